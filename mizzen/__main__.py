@@ -1,0 +1,5 @@
+"""``python -m mizzen`` runs the CLI."""
+
+from mizzen.cli.main import main
+
+main()

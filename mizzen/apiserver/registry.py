@@ -1,0 +1,289 @@
+"""REST semantics of every resource: the steps each verb goes through.
+
+This is the equivalent of kube-apiserver's generic registry.  A request arrives
+as decoded Python values (the HTTP layer did the parsing) and goes through a
+fixed sequence: find the current object, check preconditions, build the new
+object (patch, metadata rules, defaults), validate, then stage the write in
+the :class:`~mizzen.apiserver.store.Store` and wait for its commit.  Every
+step before staging runs synchronously on the event loop, so a request either
+fails having changed nothing or is staged against exactly the value it read.
+
+Per-kind behaviour that upstream implements as "strategies" is kept to a few
+hooks here (pod status on create, service IP allocation, pod grace periods,
+namespace rules); the list and delete paths live in
+:mod:`mizzen.apiserver.reads` and :mod:`mizzen.apiserver.deletion`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from mizzen.apiserver import errors, objectmeta
+from mizzen.apiserver.defaults import Defaulter
+from mizzen.apiserver.objectmeta import Clock
+from mizzen.apiserver.patch import APPLY_PATCH, PATCH_TYPES, apply_patch
+from mizzen.apiserver.resources import ResourceInfo
+from mizzen.apiserver.scale import scale_of, set_scale_replicas
+from mizzen.apiserver.schema import SchemaSet
+from mizzen.apiserver.store import Entry, Store
+from mizzen.apiserver.validation import Validator
+
+NS_RES = "/namespaces"
+SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
+
+
+@dataclass(slots=True)
+class Context:
+    """What a request says beyond its body: where, who, and how strictly."""
+
+    info: ResourceInfo
+    namespace: str | None
+    name: str | None = None
+    subresource: str = ""
+    field_manager: str = ""
+    field_validation: str = "Warn"  # Strict, Warn or Ignore
+    dry_run: bool = False
+    force: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ns(self) -> str:
+        return self.namespace or ""
+
+
+def prune(obj: dict[str, Any], paths: list[str]) -> None:
+    """Remove unknown fields (``a.b[2].c``) the decoder of a typed server would drop."""
+    for path in paths:
+        parts: list[str | int] = []
+        for seg in path.split("."):
+            name, _, rest = seg.partition("[")
+            if name:
+                parts.append(name)
+            while rest:
+                idx, _, rest = rest.partition("]")
+                parts.append(int(idx))
+                rest = rest[1:] if rest.startswith("[") else rest
+        cur: Any = obj
+        for p in parts[:-1]:
+            try:
+                cur = cur[p]
+            except (KeyError, IndexError, TypeError):
+                cur = None
+                break
+        if isinstance(cur, dict):
+            cur.pop(parts[-1], None)
+
+
+class Registry:
+    """Create, update, patch and read objects of any served resource."""
+
+    def __init__(self, store: Store, schemas: SchemaSet, clock: Clock) -> None:
+        self.store = store
+        self.schemas = schemas
+        self.clock = clock
+        self.validator = Validator(schemas)
+        self.defaulter = Defaulter(schemas)
+
+    # -- reads -----------------------------------------------------------------------
+
+    def get(self, info: ResourceInfo, ns: str, name: str) -> Entry:
+        entry = self.store.get(info.store_key, ns, name)
+        if entry is None:
+            raise errors.not_found(info.plural, info.group, name)
+        return entry
+
+    # -- checks shared by writes ------------------------------------------------------
+
+    def check_namespace(self, ctx: Context, name: str) -> None:
+        if not ctx.info.namespaced:
+            return
+        ns = self.store.latest(NS_RES, "", ctx.ns)
+        if ns is None:
+            raise errors.not_found("namespaces", "", ctx.ns)
+        if objectmeta.is_deleting(ns.obj):
+            raise errors.forbidden(ctx.info.plural, ctx.info.group, name,
+                                   f"unable to create new content in namespace {ctx.ns} "
+                                   "because it is being terminated")
+
+    def _validate(self, ctx: Context, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        info = ctx.info
+        verdict = self.validator.validate(info, obj, old)
+        if verdict.unknown:
+            if ctx.field_validation == "Strict":
+                raise errors.bad_request("strict decoding error: " + ", ".join(
+                    f'unknown field "{p}"' for p in verdict.unknown))
+            if ctx.field_validation == "Warn":
+                ctx.warnings.extend(f'unknown field "{p}"' for p in verdict.unknown)
+            prune(obj, verdict.unknown)
+        if verdict.causes:
+            name = (obj.get("metadata") or {}).get("name") or ""
+            raise errors.invalid(info.kind, info.group, name, verdict.causes)
+
+    def _check_type(self, ctx: Context, obj: Any) -> dict[str, Any]:
+        if not isinstance(obj, dict):
+            raise errors.bad_request("the body of the request must be a JSON or YAML object")
+        info = ctx.info
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if ctx.subresource == "scale":
+            return obj
+        if kind is not None and kind != info.kind:
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({info.api_version})" if api_version != info.api_version else
+                f"kind {kind!r} does not match the resource {info.qualified} "
+                f"(expected kind {info.kind!r})")
+        if api_version is not None and api_version != info.api_version:
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({info.api_version})")
+        meta = obj.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise errors.bad_request("metadata must be an object")
+        if info.namespaced and meta and meta.get("namespace") and ctx.namespace and \
+                meta["namespace"] != ctx.namespace:
+            raise errors.bad_request("the namespace of the provided object does not match "
+                                     "the namespace sent on the request")
+        return obj
+
+    # -- create ------------------------------------------------------------------------
+
+    async def create(self, ctx: Context, body: Any) -> Entry:
+        obj = self._check_type(ctx, body)
+        info = ctx.info
+        if ctx.subresource:
+            raise errors.method_not_allowed("create", f"{info.plural}/{ctx.subresource}")
+        objectmeta.prepare_create(info, obj, ctx.namespace, self.clock())
+        name = obj["metadata"].get("name") or ""
+        if not name:
+            raise errors.invalid(info.kind, info.group, "", [errors.field_required(
+                "metadata.name")])
+        if info.has_status and info.reset_status_on_create:
+            obj.pop("status", None)
+        self.defaulter.apply(info, obj)
+        self._on_create(ctx, obj)
+        self._validate(ctx, obj, None)
+        self.check_namespace(ctx, name)
+        if self.store.latest(info.store_key, ctx.ns, name) is not None:
+            raise errors.already_exists(info.plural, info.group, name)
+        if ctx.dry_run:
+            return Entry(obj, b"", 0)
+        ev = await self.store.write("ADDED", info.store_key, ctx.ns, name, obj)
+        return Entry(ev.obj, ev.raw, ev.rv)
+
+    def _on_create(self, ctx: Context, obj: dict[str, Any]) -> None:
+        info = ctx.info
+        if info.store_key == "/pods":
+            obj["status"] = {"phase": "Pending", "qosClass": objectmeta.pod_qos_class(obj)}
+        elif info.store_key == "/namespaces":
+            obj["status"] = {"phase": "Active"}
+            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = \
+                obj["metadata"]["name"]
+        elif info.store_key == "/services":
+            self._allocate_cluster_ip(obj)
+        elif info.store_key in ("apps/deployments", "apps/replicasets", "apps/statefulsets",
+                                "apps/daemonsets", "/persistentvolumeclaims", "/services"):
+            obj.setdefault("status", {})
+
+    def _allocate_cluster_ip(self, svc: dict[str, Any]) -> None:
+        spec = svc.setdefault("spec", {})
+        if spec.get("type") == "ExternalName" or spec.get("clusterIP") == "None":
+            if spec.get("clusterIP") == "None":
+                spec["clusterIPs"] = ["None"]
+            return
+        if spec.get("clusterIP"):
+            spec.setdefault("clusterIPs", [spec["clusterIP"]])
+            return
+        used = {(e.obj.get("spec") or {}).get("clusterIP")
+                for e in self.store.list_entries("/services", None)}
+        hosts = SERVICE_CIDR.num_addresses - 2
+        for _ in range(64):
+            ip = str(SERVICE_CIDR.network_address + random.randint(10, hosts))
+            if ip not in used:
+                spec["clusterIP"] = ip
+                spec["clusterIPs"] = [ip]
+                return
+        raise errors.internal("no cluster IP available")
+
+    # -- update and patch -----------------------------------------------------------------
+
+    async def update(self, ctx: Context, body: Any) -> Entry:
+        obj = self._check_type(ctx, body)
+        name = ctx.name or ""
+        body_name = (obj.get("metadata") or {}).get("name")
+        if ctx.subresource != "scale" and body_name and body_name != name:
+            raise errors.bad_request(f"the name of the object ({body_name}) does not match "
+                                     f"the name on the URL ({name})")
+        rv = (obj.get("metadata") or {}).get("resourceVersion") or ""
+        if not rv and ctx.info.require_rv_on_update:
+            raise errors.invalid(ctx.info.kind, ctx.info.group, name, [errors.field_invalid(
+                "metadata.resourceVersion", "0x0", "must be specified for an update")])
+        current = self.store.latest(ctx.info.store_key, ctx.ns, name)
+        if current is None:
+            raise errors.not_found(ctx.info.plural, ctx.info.group, name)
+        if rv and rv != str(current.rv):
+            raise errors.conflict(ctx.info.plural, ctx.info.group, name)
+        return await self._replace(ctx, current, obj)
+
+    async def patch(self, ctx: Context, content_type: str, body: bytes) -> Entry:
+        info, name = ctx.info, ctx.name or ""
+        if content_type not in PATCH_TYPES or content_type == APPLY_PATCH:
+            raise errors.unsupported_media_type(content_type)
+        current = self.store.latest(info.store_key, ctx.ns, name)
+        if current is None:
+            raise errors.not_found(info.plural, info.group, name)
+        root = None if info.custom else self.schemas.root(info.group, info.version, info.kind)
+        if ctx.subresource == "scale":
+            original = scale_of(info, current.obj)
+            root = self.schemas.root("autoscaling", "v1", "Scale")
+        else:
+            original = current.obj
+        patched = apply_patch(content_type, original, body, self.schemas, root)
+        rv = (patched.get("metadata") or {}).get("resourceVersion")
+        if rv and rv != str(current.rv):
+            raise errors.conflict(info.plural, info.group, name)
+        if ctx.subresource != "scale":
+            pm = patched.get("metadata") or {}
+            for f, label in (("name", "name"), ("namespace", "namespace")):
+                if pm.get(f, current.obj["metadata"].get(f)) != current.obj["metadata"].get(f):
+                    raise errors.bad_request(f"metadata.{label} cannot be changed by a patch")
+        return await self._replace(ctx, current, patched)
+
+    async def _replace(self, ctx: Context, current: Entry, obj: dict[str, Any]) -> Entry:
+        info, old = ctx.info, current.obj
+        if ctx.subresource == "status":
+            new = objectmeta.deep_copy(old)
+            if "status" in obj:
+                new["status"] = obj["status"]
+            else:
+                new.pop("status", None)
+            new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        elif ctx.subresource == "scale":
+            new = set_scale_replicas(info, old, obj)
+        elif ctx.subresource:
+            raise errors.method_not_allowed("update", f"{info.plural}/{ctx.subresource}")
+        else:
+            new = obj
+            if info.has_status:
+                if "status" in old:
+                    new["status"] = old["status"]
+                else:
+                    new.pop("status", None)
+        objectmeta.prepare_update(info, new, old)
+        self.defaulter.apply(info, new)
+        if info.store_key == "/namespaces":
+            new["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = \
+                new["metadata"]["name"]
+        self._validate(ctx, new, old)
+        if objectmeta.same_content(new, old):
+            return current
+        if ctx.dry_run:
+            return Entry(new, b"", current.rv)
+        name = old["metadata"]["name"]
+        if objectmeta.should_delete_now(new):
+            ev = await self.store.write("DELETED", info.store_key, ctx.ns, name, new)
+        else:
+            ev = await self.store.write("MODIFIED", info.store_key, ctx.ns, name, new)
+        return Entry(ev.obj, ev.raw, ev.rv)

@@ -1,0 +1,153 @@
+"""The store: group commit, visibility of uncommitted writes, rollback, snapshots, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mizzen.apiserver import errors
+from mizzen.apiserver.storage import CommitStats, Row, Storage
+from mizzen.apiserver.store import Event, Store
+
+RES = "/configmaps"
+
+
+def cm(name: str, value: str = "v") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "default"}, "data": {"k": value}}
+
+
+class GatedStorage(Storage):
+    """Storage whose commits wait for a gate, and can be told to fail."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, "NORMAL")
+        self.gate = asyncio.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.fail = False
+        self.batches: list[int] = []
+
+    def commit(self, rows: Sequence[Row]) -> CommitStats:
+        assert self.loop is not None
+        asyncio.run_coroutine_threadsafe(self.gate.wait(), self.loop).result(10)
+        if self.fail:
+            raise sqlite3.OperationalError("disk I/O error")
+        self.batches.append(len(rows))
+        return super().commit(rows)
+
+
+async def open_store(storage: Storage, window: int = 1000) -> Store:
+    store = Store(storage, window)
+    await store.open()
+    return store
+
+
+async def test_staged_writes_are_invisible_until_committed(tmp_path: Path) -> None:
+    storage = GatedStorage(tmp_path / "db")
+    storage.loop = asyncio.get_running_loop()
+    store = await open_store(storage)
+    published: list[Event] = []
+    store.add_listener(published.extend)
+    task = asyncio.create_task(store.write("ADDED", RES, "default", "a", cm("a")))
+    await asyncio.sleep(0)
+    # A writer sees the staged value (so a second create conflicts) ...
+    assert store.latest(RES, "default", "a") is not None
+    # ... but readers and watchers do not, until the commit.
+    assert store.get(RES, "default", "a") is None
+    assert store.list_entries(RES, "default") == []
+    assert published == []
+    storage.gate.set()
+    ev = await task
+    assert store.get(RES, "default", "a") is not None and published == [ev]
+    await store.close()
+
+
+async def test_concurrent_writes_share_one_commit(tmp_path: Path) -> None:
+    storage = GatedStorage(tmp_path / "db")
+    storage.loop = asyncio.get_running_loop()
+    store = await open_store(storage)
+    first = asyncio.create_task(store.write("ADDED", RES, "default", "first", cm("first")))
+    await asyncio.sleep(0.05)  # the first batch is now waiting at the gate
+    rest = [asyncio.create_task(store.write("ADDED", RES, "default", f"n{i}", cm(f"n{i}")))
+            for i in range(20)]
+    await asyncio.sleep(0)
+    storage.gate.set()
+    await asyncio.gather(first, *rest)
+    assert storage.batches == [1, 20]
+    rvs = [int(e.obj["metadata"]["resourceVersion"]) for e in store.list_entries(RES, None)]
+    assert len(set(rvs)) == 21
+    await store.close()
+
+
+async def test_failed_commit_rolls_back_every_staged_write(tmp_path: Path) -> None:
+    storage = GatedStorage(tmp_path / "db")
+    storage.loop = asyncio.get_running_loop()
+    storage.gate.set()
+    store = await open_store(storage)
+    await store.write("ADDED", RES, "default", "kept", cm("kept", "1"))
+    storage.fail = True
+    kept = store.latest(RES, "default", "kept")
+    assert kept is not None
+    updated = dict(kept.obj, data={"k": "2"}, metadata=dict(kept.obj["metadata"]))
+    writes = [store.write("MODIFIED", RES, "default", "kept", updated),
+              store.write("ADDED", RES, "default", "new", cm("new"))]
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    assert all(isinstance(r, errors.ApiError) and r.code == 500 for r in results)
+    after = store.latest(RES, "default", "kept")
+    assert after is not None and after.obj["data"] == {"k": "1"}
+    assert store.latest(RES, "default", "new") is None
+    storage.fail = False
+    ev = await store.write("ADDED", RES, "default", "new", cm("new"))
+    assert ev.rv > kept.rv
+    await store.close()
+
+
+async def test_list_at_rebuilds_a_past_revision(tmp_path: Path) -> None:
+    store = await open_store(Storage(tmp_path / "db", "NORMAL"))
+    a = await store.write("ADDED", RES, "default", "a", cm("a", "1"))
+    b = await store.write("ADDED", RES, "default", "b", cm("b"))
+    snapshot_rv = b.rv
+    await store.write("MODIFIED", RES, "default", "a",
+                      dict(a.obj, data={"k": "2"}, metadata=dict(a.obj["metadata"])))
+    await store.write("DELETED", RES, "default", "b", dict(b.obj, metadata=dict(b.obj["metadata"])))
+    await store.write("ADDED", RES, "default", "c", cm("c"))
+    past = store.list_at(RES, "default", snapshot_rv)
+    assert [(e.obj["metadata"]["name"], e.obj["data"]["k"]) for e in past] == \
+        [("a", "1"), ("b", "v")]
+    now = store.list_entries(RES, "default")
+    assert [e.obj["metadata"]["name"] for e in now] == ["a", "c"]
+    await store.close()
+
+
+async def test_compaction_expires_old_revisions(tmp_path: Path) -> None:
+    store = await open_store(Storage(tmp_path / "db", "NORMAL"), window=10)
+    first = await store.write("ADDED", RES, "default", "first", cm("first"))
+    for i in range(300):
+        await store.write("ADDED", RES, "default", f"n{i}", cm(f"n{i}"))
+    store._compact()
+    with pytest.raises(errors.ApiError) as exc:
+        store.events_since(first.rv)
+    assert exc.value.code == 410
+    assert len(store.events_since(store.committed_rv - 5)) == 5
+    await store.close()
+
+
+async def test_restart_restores_objects_log_and_revision(tmp_path: Path) -> None:
+    store = await open_store(Storage(tmp_path / "db", "FULL"))
+    a = await store.write("ADDED", RES, "default", "a", cm("a"))
+    b = await store.write("ADDED", RES, "default", "b", cm("b"))
+    await store.write("DELETED", RES, "default", "a", dict(a.obj, metadata=dict(a.obj["metadata"])))
+    await store.close()
+    again = await open_store(Storage(tmp_path / "db", "FULL"))
+    assert [e.obj["metadata"]["name"] for e in again.list_entries(RES, None)] == ["b"]
+    assert again.committed_rv == b.rv + 1
+    # Watches can resume from before the restart.
+    assert [e.type for e in again.events_since(a.rv)] == ["ADDED", "DELETED"]
+    c = await again.write("ADDED", RES, "default", "c", cm("c"))
+    assert c.rv == b.rv + 2
+    await again.close()
