@@ -89,6 +89,10 @@ def _groups(cat: Catalogue) -> list[tuple[str, list[str]]]:
     return [(g, by_group[g]) for g in order]
 
 
+def _sub_verbs(sub: str) -> list[str]:
+    return ["create"] if sub == "binding" else list(SUBRESOURCE_VERBS)
+
+
 def _subresources(info: ResourceInfo) -> list[tuple[str, str, str, str]]:
     """(subresource, group, version, kind) of the subresources ``info`` serves."""
     subs = []
@@ -96,6 +100,8 @@ def _subresources(info: ResourceInfo) -> list[tuple[str, str, str, str]]:
         subs.append(("scale", "autoscaling", "v1", "Scale"))
     if info.has_status:
         subs.append(("status", info.group, info.version, info.kind))
+    if info.store_key == "/pods":
+        subs.append(("binding", "", "v1", "Binding"))
     return subs
 
 
@@ -142,7 +148,7 @@ def _legacy_resources(info: ResourceInfo) -> list[Doc]:
                       "namespaced": info.namespaced}
         if (group, version) != (info.group, info.version):
             entry |= {"group": group, "version": version}
-        out.append(entry | {"kind": kind, "verbs": list(SUBRESOURCE_VERBS)})
+        out.append(entry | {"kind": kind, "verbs": _sub_verbs(sub)})
     return out
 
 
@@ -168,7 +174,7 @@ def _aggregated_resource(info: ResourceInfo) -> Doc:
     if info.categories:
         out["categories"] = list(info.categories)
     subs = [{"subresource": sub, "responseKind": {"group": g, "version": v, "kind": k},
-             "verbs": list(SUBRESOURCE_VERBS)} for sub, g, v, k in _subresources(info)]
+             "verbs": _sub_verbs(sub)} for sub, g, v, k in _subresources(info)]
     if subs:
         out["subresources"] = subs
     return out

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from mizzen.apiserver import discovery, errors, paths
 from mizzen.apiserver.metrics import ApiMetrics
-from mizzen.apiserver.openapi import OpenAPI
+from mizzen.apiserver.openapi import V2_CONTENT_TYPE, OpenAPI
 from mizzen.apiserver.resources import Catalogue
 from mizzen.apiserver.rest import ResourceHandler, json_response
 from mizzen.apiserver.security import check_bearer
@@ -133,14 +133,19 @@ class App:
         if path == "/metrics":
             body, content_type = self.metrics.render()
             return web.Response(body=body, headers={"Content-Type": content_type})
-        if path == "/api":
-            if discovery.wants_aggregated(accept):
-                return _aggregated(discovery.aggregated_discovery(self.catalogue, True))
-            return json_response(discovery.api_versions(self.server_address))
-        if path == "/apis":
-            if discovery.wants_aggregated(accept):
-                return _aggregated(discovery.aggregated_discovery(self.catalogue, False))
+        if path in ("/api", "/apis"):
+            core = path == "/api"
+            version = discovery.aggregated_version(accept)
+            if version is not None:
+                resp = json_response(discovery.aggregated_discovery(self.catalogue, core, version))
+                resp.headers["Content-Type"] = discovery.aggregated_content_type(version)
+                return resp
+            if core:
+                return json_response(discovery.api_versions(self.server_address))
             return json_response(discovery.api_group_list(self.catalogue))
+        if path == "/openapi/v2":
+            return web.Response(body=self.openapi.v2_document(),
+                                headers={"Content-Type": V2_CONTENT_TYPE})
         if path.startswith("/api/") or path.startswith("/apis/"):
             parts = [p for p in path.split("/") if p]
             group, version = ("", parts[1]) if parts[0] == "api" and len(parts) == 2 else \
@@ -150,9 +155,9 @@ class App:
                 if listing is not None:
                     return json_response(listing)
             if parts[0] == "apis" and len(parts) == 2:
-                for g in discovery.api_group_list(self.catalogue)["groups"]:
-                    if g["name"] == parts[1]:
-                        return json_response({"kind": "APIGroup", "apiVersion": "v1", **g})
+                group_doc = discovery.api_group(self.catalogue, parts[1])
+                if group_doc is not None:
+                    return json_response(group_doc)
         if path == "/openapi/v3":
             return json_response(self.openapi.index())
         if path.startswith("/openapi/v3/"):
@@ -161,8 +166,3 @@ class App:
                 return web.Response(body=doc, content_type="application/json")
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
 
-
-def _aggregated(body: dict[str, object]) -> web.Response:
-    resp = json_response(body)
-    resp.headers["Content-Type"] = discovery.AGGREGATED_CONTENT_TYPE
-    return resp

@@ -251,8 +251,8 @@ class OpenAPI:
     def _render(self, path: str) -> _Rendered | None:
         if self._dirty:
             # Custom resources may change schema without changing their ResourceInfo.
-            self._rendered = {p: r for p, r in self._rendered.items()
-                              if not any(i.custom for i in self._infos(p))}
+            self._rendered = {p: r for p, r in self._rendered.items() if (infos := self._infos(p))
+                              and not any(i.custom for i in infos)}
             self._dirty = False
         infos = sorted(self._infos(path), key=lambda i: i.plural)
         if not infos:

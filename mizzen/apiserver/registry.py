@@ -207,6 +207,37 @@ class Registry:
                 return
         raise errors.internal("no cluster IP available")
 
+    async def bind(self, ctx: Context, body: Any) -> None:
+        """``POST pods/{name}/binding``: assign an unscheduled pod to a node (the scheduler's
+        write); a pod already bound to a node cannot be moved."""
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of a binding must be a Binding object")
+        name = ctx.name or ""
+        target = body.get("target") or {}
+        node = target.get("name") if isinstance(target, dict) else None
+        if not node:
+            raise errors.invalid("Binding", "", name, [errors.field_required("target.name")])
+        current = self.store.latest("/pods", ctx.ns, name)
+        if current is None:
+            raise errors.not_found("pods", "", name)
+        if objectmeta.is_deleting(current.obj):
+            raise errors.conflict("pods", "", name, "pod is being deleted, cannot be assigned "
+                                  "to a host")
+        bound = (current.obj.get("spec") or {}).get("nodeName")
+        if bound:
+            raise errors.conflict("pods", "", name,
+                                  f"pod {name} is already assigned to node \"{bound}\"")
+        new = objectmeta.deep_copy(current.obj)
+        new["spec"]["nodeName"] = node
+        conditions = [c for c in (new.get("status") or {}).get("conditions") or ()
+                      if c.get("type") != "PodScheduled"]
+        conditions.append({"type": "PodScheduled", "status": "True",
+                           "lastProbeTime": None,
+                           "lastTransitionTime": objectmeta.rfc3339(self.clock())})
+        new.setdefault("status", {})["conditions"] = conditions
+        if not ctx.dry_run:
+            await self.store.write("MODIFIED", "/pods", ctx.ns, name, new)
+
     # -- update and patch -----------------------------------------------------------------
 
     async def update(self, ctx: Context, body: Any) -> Entry:

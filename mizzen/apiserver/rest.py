@@ -109,7 +109,8 @@ class ResourceHandler:
         if rp.subresource and not (
                 (rp.subresource == "status" and info.has_status)
                 or (rp.subresource == "scale" and info.has_scale)
-                or (rp.subresource == "finalize" and info.store_key == "/namespaces")):
+                or (rp.subresource == "finalize" and info.store_key == "/namespaces")
+                or (rp.subresource == "binding" and info.store_key == "/pods")):
             raise errors.ApiError(404, "NotFound", "the server could not find the requested "
                                   "resource")
         return info
@@ -295,6 +296,10 @@ class ResourceHandler:
         return decode_body(await request.read(), request.content_type)
 
     async def _create(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
+        if ctx.subresource == "binding":
+            await self.registry.bind(ctx, await self._body(request))
+            return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                  "status": "Success", "code": 201}, 201)
         if ctx.name is not None:
             raise errors.method_not_allowed("create", ctx.info.plural)
         entry = await self.registry.create(ctx, await self._body(request))

@@ -42,19 +42,22 @@ def selector_string(selector: Any) -> str:
         return selector
     if not isinstance(selector, dict):
         return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    # Upstream sorts every requirement by key, labels and expressions alike.
+    parts: list[tuple[str, str]] = [(k, f"{k}={v}")
+                                    for k, v in (selector.get("matchLabels") or {}).items()]
     for expr in selector.get("matchExpressions") or []:
         key, op, values = expr.get("key", ""), expr.get("operator", ""), expr.get("values") or []
         joined = ",".join(sorted(str(v) for v in values))
         if op == "In":
-            parts.append(f"{key} in ({joined})")
+            parts.append((key, f"{key} in ({joined})"))
         elif op == "NotIn":
-            parts.append(f"{key} notin ({joined})")
+            parts.append((key, f"{key} notin ({joined})"))
         elif op == "Exists":
-            parts.append(key)
+            parts.append((key, key))
         elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
+            parts.append((key, f"!{key}"))
+    parts.sort(key=lambda p: p[0])
+    return ",".join(text for _, text in parts)
 
 
 def scale_of(info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:

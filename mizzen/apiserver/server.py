@@ -21,6 +21,7 @@ from types import TracebackType
 from aiohttp import web
 
 from mizzen.apiserver.deletion import Deleter
+from mizzen.apiserver.gc import GarbageCollector
 from mizzen.apiserver.http import App, VersionInfo
 from mizzen.apiserver.metrics import ApiMetrics
 from mizzen.apiserver.namespaces import NamespaceLifecycle
@@ -68,8 +69,9 @@ class ApiServer:
         self.store = Store(self.storage, config.watch_window)
         self.hub = WatchHub(config.watch_buffer)
         self.registry = Registry(self.store, self.schemas, config.clock)
-        self.deleter = Deleter(self.registry)
+        self.deleter = Deleter(self.registry, gc_enabled=True)
         self.namespaces = NamespaceLifecycle(self.deleter, self.catalogue)
+        self.gc = GarbageCollector(self.deleter, self.catalogue)
         self.credentials: Credentials | None = None
         self.port = config.port
         self._runner: web.AppRunner | None = None
@@ -106,10 +108,12 @@ class ApiServer:
         await self.store.open()
         self.store.add_listener(self.hub.publish)
         self.store.add_listener(self.namespaces.on_events)
+        self.store.add_listener(self.gc.on_events)
         self.store.add_commit_observer(
             lambda stats: self.metrics.observe_commit(stats.writes, stats.seconds))
         await self.namespaces.seed()
         self.namespaces.start()
+        self.gc.start()
         resources = ResourceHandler(self.catalogue, self.registry, self.deleter, self.hub,
                                     cfg.bookmark_interval, cfg.min_request_timeout)
         app = App(self.catalogue, resources, OpenAPI(self.catalogue, self.schemas),
@@ -134,6 +138,7 @@ class ApiServer:
             await self._runner.cleanup()
             self._runner = None
         await self.namespaces.stop()
+        await self.gc.stop()
         await self.store.close()
 
     async def __aenter__(self) -> ApiServer:

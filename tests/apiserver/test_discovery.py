@@ -108,7 +108,10 @@ def test_aggregated_core(cat: Catalogue) -> None:
         "shortNames": ["po"], "categories": ["all"],
         "subresources": [{"subresource": "status",
                           "responseKind": {"group": "", "version": "v1", "kind": "Pod"},
-                          "verbs": ["get", "patch", "update"]}]}
+                          "verbs": ["get", "patch", "update"]},
+                         {"subresource": "binding",
+                          "responseKind": {"group": "", "version": "v1", "kind": "Binding"},
+                          "verbs": ["create"]}]}
     nodes = by_name(version["resources"], "resource")["nodes"]
     assert nodes["scope"] == "Cluster"
     assert "subresources" not in by_name(version["resources"], "resource")["configmaps"]

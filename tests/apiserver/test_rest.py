@@ -251,3 +251,17 @@ async def test_delete_collection_by_label(api: Api) -> None:
     assert code == 200 and [i["metadata"]["name"] for i in out["items"]] == ["a"]
     _, listing = await api.get(PODS)
     assert [i["metadata"]["name"] for i in listing["items"]] == ["b"]
+
+
+async def test_binding_assigns_a_node_once(api: Api) -> None:
+    await api.post(PODS, pod("web"))
+    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "web"},
+               "target": {"apiVersion": "v1", "kind": "Node", "name": "node-1"}}
+    code, _ = await api.post(f"{PODS}/web/binding", binding)
+    assert code == 201
+    _, got = await api.get(f"{PODS}/web")
+    assert got["spec"]["nodeName"] == "node-1"
+    assert {"type": "PodScheduled", "status": "True"}.items() <= \
+        got["status"]["conditions"][0].items()
+    code, err = await api.post(f"{PODS}/web/binding", dict(binding, target={"name": "node-2"}))
+    assert code == 409 and "already assigned" in err["message"]
