@@ -148,28 +148,24 @@ def _container(ctr: Obj) -> None:
     for port in _dicts(ctr, "ports"):
         _empty(port, "protocol", "TCP")
     for name in ("livenessProbe", "readinessProbe", "startupProbe"):
-        probe = _obj(ctr, name)
-        if probe is not None:
+        if (probe := _obj(ctr, name)) is not None:
             _empty(probe, "timeoutSeconds", 1)
             _empty(probe, "periodSeconds", 10)
             _empty(probe, "successThreshold", 1)
             _empty(probe, "failureThreshold", 3)
             _handler(probe)
     for name in ("postStart", "preStop"):
-        handler = _obj(ctr, "lifecycle", name)
-        if handler is not None:
+        if (handler := _obj(ctr, "lifecycle", name)) is not None:
             _handler(handler)
     for env in _dicts(ctr, "env"):
         _field_ref(_obj(env, "valueFrom", "fieldRef"))
 
 
 def _handler(handler: Obj) -> None:
-    http = _obj(handler, "httpGet")
-    if http is not None:
+    if (http := _obj(handler, "httpGet")) is not None:
         _empty(http, "path", "/")
         _empty(http, "scheme", "HTTP")
-    grpc = _obj(handler, "grpc")
-    if grpc is not None:
+    if (grpc := _obj(handler, "grpc")) is not None:
         _unset(grpc, "service", "")
 
 
@@ -182,28 +178,23 @@ def _volume(volume: Obj) -> None:
     if not any(v is not None for k, v in volume.items() if k != "name"):
         volume["emptyDir"] = {}
     for name in ("configMap", "secret", "downwardAPI", "projected"):
-        source = _obj(volume, name)
-        if source is not None:
+        if (source := _obj(volume, name)) is not None:
             _unset(source, "defaultMode", 420)
-    host_path = _obj(volume, "hostPath")
-    if host_path is not None:
+    if (host_path := _obj(volume, "hostPath")) is not None:
         _unset(host_path, "type", "")
     for item in _dicts(volume, "downwardAPI", "items"):
         _field_ref(_obj(item, "fieldRef"))
     for source in _dicts(volume, "projected", "sources"):
         for item in _dicts(source, "downwardAPI", "items"):
             _field_ref(_obj(item, "fieldRef"))
-        token = _obj(source, "serviceAccountToken")
-        if token is not None:
+        if (token := _obj(source, "serviceAccountToken")) is not None:
             _unset(token, "expirationSeconds", 3600)
-    claim = _obj(volume, "ephemeral", "volumeClaimTemplate", "spec")
-    if claim is not None:
+    if (claim := _obj(volume, "ephemeral", "volumeClaimTemplate", "spec")) is not None:
         _unset(claim, "volumeMode", "Filesystem")
 
 
 def _template(spec: Obj) -> None:
-    pod_spec = _obj(spec, "template", "spec")
-    if pod_spec is not None:
+    if (pod_spec := _obj(spec, "template", "spec")) is not None:
         _pod_spec(pod_spec)
 
 
@@ -369,8 +360,7 @@ def _endpoints(obj: Obj) -> None:
 
 
 def _crd(obj: Obj) -> None:
-    spec = _obj(obj, "spec")
-    if spec is not None:
+    if (spec := _obj(obj, "spec")) is not None:
         _unset(spec, "conversion", {"strategy": "None"})
 
 
@@ -386,8 +376,7 @@ def _webhooks(mutating: bool) -> Callable[[Obj], None]:
                 _unset(hook, "reinvocationPolicy", "Never")
             for rule in _dicts(hook, "rules"):
                 _unset(rule, "scope", "*")
-            service = _obj(hook, "clientConfig", "service")
-            if service is not None:
+            if (service := _obj(hook, "clientConfig", "service")) is not None:
                 _unset(service, "port", 443)
     return apply
 

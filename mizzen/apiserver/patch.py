@@ -3,7 +3,8 @@
 JSON patch (RFC 6902) comes from the ``jsonpatch`` library; merge patch
 (RFC 7386) is ten lines and faster written here than adapted; strategic merge
 lives in :mod:`mizzen.apiserver.strategicmerge`.  Server-side apply
-(``application/apply-patch+yaml``) is a separate path in the registry.
+(``application/apply-patch+yaml``) is not served yet: it answers 415 until it
+arrives with field ownership (managedFields).
 Errors follow kube-apiserver: an unparsable patch is 400, a patch that fails
 to apply (including a failed ``test`` op) is 422.
 """
@@ -40,6 +41,12 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def _rejected(detail: str, index: int) -> errors.ApiError:
+    return errors.ApiError(422, "Invalid", "the server rejected our request due to an error in "
+                           f"our request: {detail}",
+                           causes=[errors.Cause("FieldValueInvalid", detail, f"[{index}]")])
+
+
 def decode_patch(body: bytes) -> Any:
     try:
         return orjson.loads(body)
@@ -54,13 +61,17 @@ def apply_patch(content_type: str, original: dict[str, Any], body: bytes,
     if content_type == JSON_PATCH:
         if not isinstance(doc, list):
             raise errors.bad_request("json patch must be a list of operations")
-        try:
-            result = jsonpatch.JsonPatch(doc).apply(original, in_place=False)
-        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-            raise errors.ApiError(422, "Invalid", f"the server rejected our request due to an "
-                                  f"error in our request: {exc}") from None
-        except (TypeError, KeyError, ValueError, IndexError) as exc:
-            raise errors.bad_request(f"invalid json patch: {exc}") from None
+        result: Any = original
+        for i, op in enumerate(doc):
+            path = op.get("path", "") if isinstance(op, dict) else ""
+            try:
+                result = jsonpatch.JsonPatch([op]).apply(result, in_place=False)
+            except jsonpatch.JsonPatchTestFailed:
+                raise _rejected(f"testing value {path} failed: test failed", i) from None
+            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+                raise _rejected(f"{exc}", i) from None
+            except (TypeError, KeyError, ValueError, IndexError, AttributeError) as exc:
+                raise errors.bad_request(f"invalid json patch operation {i}: {exc}") from None
         if not isinstance(result, dict):
             raise errors.ApiError(422, "Invalid", "json patch must leave an object")
         return result

@@ -125,5 +125,7 @@ async def list_objects(store: Store, info: ResourceInfo, ns: str | None,
     if opts.limit and len(entries) > opts.limit:
         page = entries[:opts.limit]
         token = _encode_continue(rv, _key(page[-1]))
-        return ListResult(page, rv, token, len(entries) - opts.limit)
+        # With selectors upstream cannot count cheaply and leaves the field unset.
+        remaining = None if predicate is not None else len(entries) - opts.limit
+        return ListResult(page, rv, token, remaining)
     return ListResult(entries, rv, "", None)

@@ -18,20 +18,43 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mizzen.apiserver import errors, objectmeta
 from mizzen.apiserver.defaults import Defaulter
 from mizzen.apiserver.objectmeta import Clock
-from mizzen.apiserver.patch import APPLY_PATCH, PATCH_TYPES, apply_patch
+from mizzen.apiserver.patch import APPLY_PATCH, PATCH_TYPES, STRATEGIC_PATCH, apply_patch
 from mizzen.apiserver.resources import ResourceInfo
 from mizzen.apiserver.scale import scale_of, set_scale_replicas
 from mizzen.apiserver.schema import SchemaSet
 from mizzen.apiserver.store import Entry, Store
-from mizzen.apiserver.validation import Validator
+from mizzen.apiserver.validation import Validator, dns1123_subdomain
 
 NS_RES = "/namespaces"
+CRD_RES = "apiextensions.k8s.io/customresourcedefinitions"
+CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+
+
+class CustomSchema(Protocol):
+    """What the registry needs of a custom resource version's compiled schema."""
+
+    def validate(self, obj: dict[str, Any]) -> list[errors.Cause]: ...
+
+    def prune(self, obj: dict[str, Any]) -> list[str]: ...
+
+    def default(self, obj: dict[str, Any]) -> None: ...
+
+
+class CustomHooks(Protocol):
+    """Custom-resource support the registry calls into (see :mod:`mizzen.apiserver.crds`)."""
+
+    def schema(self, info: ResourceInfo) -> CustomSchema | None: ...
+
+    def to_storage(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]: ...
+
+    def convert(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]: ...
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 
 
@@ -48,6 +71,8 @@ class Context:
     dry_run: bool = False
     force: bool = False
     warnings: list[str] = field(default_factory=list)
+    # "create" and "update" decode a whole object; their strict errors name the kind.
+    verb: str = ""
 
     @property
     def ns(self) -> str:
@@ -86,6 +111,10 @@ class Registry:
         self.clock = clock
         self.validator = Validator(schemas)
         self.defaulter = Defaulter(schemas)
+        # Set by the server once custom resources are served.
+        self.custom: CustomHooks | None = None
+        # Extra checks per store key (e.g. CRD rules), returning causes for a 422.
+        self.checks: dict[str, Callable[[dict[str, Any]], list[errors.Cause]]] = {}
 
     # -- reads -----------------------------------------------------------------------
 
@@ -110,17 +139,42 @@ class Registry:
 
     def _validate(self, ctx: Context, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         info = ctx.info
-        verdict = self.validator.validate(info, obj, old)
-        if verdict.unknown:
+        if info.custom:
+            unknown, causes = self._validate_custom(info, obj)
+        else:
+            verdict = self.validator.validate(info, obj, old)
+            unknown, causes = verdict.unknown, list(verdict.causes)
+        if unknown:
             if ctx.field_validation == "Strict":
-                raise errors.bad_request("strict decoding error: " + ", ".join(
-                    f'unknown field "{p}"' for p in verdict.unknown))
+                detail = "strict decoding error: " + ", ".join(
+                    f'unknown field "{p}"' for p in unknown)
+                if ctx.verb in ("create", "update"):
+                    detail = (f'{info.kind} in version "{info.version}" cannot be handled as a '
+                              f"{info.kind}: {detail}")
+                raise errors.bad_request(detail)
             if ctx.field_validation == "Warn":
-                ctx.warnings.extend(f'unknown field "{p}"' for p in verdict.unknown)
-            prune(obj, verdict.unknown)
-        if verdict.causes:
+                ctx.warnings.extend(f'unknown field "{p}"' for p in unknown)
+            if not info.custom:
+                prune(obj, unknown)
+        check = self.checks.get(info.store_key)
+        if check is not None:
+            causes.extend(check(obj))
+        if causes:
             name = (obj.get("metadata") or {}).get("name") or ""
-            raise errors.invalid(info.kind, info.group, name, verdict.causes)
+            raise errors.invalid(info.kind, info.group, name, causes)
+
+    def _validate_custom(self, info: ResourceInfo,
+                         obj: dict[str, Any]) -> tuple[list[str], list[errors.Cause]]:
+        """Prune, default and validate a custom object against its CRD version's schema."""
+        causes = [errors.field_invalid("metadata.name", obj["metadata"].get("name", ""), msg)
+                  for msg in dns1123_subdomain(obj["metadata"].get("name", ""))]
+        schema = self.custom.schema(info) if self.custom is not None else None
+        if schema is None:
+            return [], causes
+        unknown = schema.prune(obj)
+        schema.default(obj)
+        causes.extend(schema.validate(obj))
+        return unknown, causes
 
     def _check_type(self, ctx: Context, obj: Any) -> dict[str, Any]:
         if not isinstance(obj, dict):
@@ -170,6 +224,8 @@ class Registry:
             raise errors.already_exists(info.plural, info.group, name)
         if ctx.dry_run:
             return Entry(obj, b"", 0)
+        if info.custom and self.custom is not None:
+            obj = self.custom.to_storage(info, obj)
         ev = await self.store.write("ADDED", info.store_key, ctx.ns, name, obj)
         return Entry(ev.obj, ev.raw, ev.rv)
 
@@ -183,6 +239,10 @@ class Registry:
                 obj["metadata"]["name"]
         elif info.store_key == "/services":
             self._allocate_cluster_ip(obj)
+        elif info.store_key == CRD_RES:
+            finalizers = obj["metadata"].setdefault("finalizers", [])
+            if CRD_CLEANUP_FINALIZER not in finalizers:
+                finalizers.append(CRD_CLEANUP_FINALIZER)
         elif info.store_key in ("apps/deployments", "apps/replicasets", "apps/statefulsets",
                                 "apps/daemonsets", "/persistentvolumeclaims", "/services"):
             obj.setdefault("status", {})
@@ -265,10 +325,14 @@ class Registry:
         current = self.store.latest(info.store_key, ctx.ns, name)
         if current is None:
             raise errors.not_found(info.plural, info.group, name)
+        if info.custom and content_type == STRATEGIC_PATCH and ctx.subresource != "scale":
+            raise errors.unsupported_media_type(content_type)
         root = None if info.custom else self.schemas.root(info.group, info.version, info.kind)
         if ctx.subresource == "scale":
             original = scale_of(info, current.obj)
             root = self.schemas.root("autoscaling", "v1", "Scale")
+        elif info.custom and self.custom is not None:
+            original = self.custom.convert(info, current.obj)
         else:
             original = current.obj
         patched = apply_patch(content_type, original, body, self.schemas, root)
@@ -308,6 +372,8 @@ class Registry:
             new["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = \
                 new["metadata"]["name"]
         self._validate(ctx, new, old)
+        if info.custom and self.custom is not None:
+            new = self.custom.to_storage(info, new)
         if objectmeta.same_content(new, old):
             return current
         if ctx.dry_run:

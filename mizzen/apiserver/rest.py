@@ -23,6 +23,7 @@ import yaml
 from aiohttp import web
 
 from mizzen.apiserver import errors, tables
+from mizzen.apiserver.crds import CustomResources
 from mizzen.apiserver.deletion import DeleteOptions, Deleter, success_status
 from mizzen.apiserver.paths import ResourcePath
 from mizzen.apiserver.reads import ListOptions, list_objects, wait_for_rv
@@ -94,6 +95,19 @@ class ResourceHandler:
         self.bookmark_interval = bookmark_interval
         self.min_request_timeout = min_request_timeout
         self.on_watch: Callable[[str, int], None] | None = None
+        # Custom resources (served versions, conversion, printer columns); set by the server.
+        self.custom: CustomResources | None = None
+
+    def _raw(self, info: ResourceInfo, entry: Entry) -> bytes:
+        """The object's JSON as the requested version serves it."""
+        if info.custom and self.custom is not None:
+            return self.custom.present(info, entry)
+        return entry.raw
+
+    def _obj(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
+        if info.custom and self.custom is not None:
+            return self.custom.convert(info, obj)
+        return obj
 
     def resolve(self, rp: ResourcePath) -> ResourceInfo:
         info = self.catalogue.get(rp.group, rp.version, rp.plural)
@@ -144,7 +158,8 @@ class ResourceHandler:
             request.headers.get("User-Agent", "unknown").split("/", 1)[0]
         ns = rp.namespace if info.namespaced else None
         return Context(info, ns, rp.name, rp.subresource, manager, fv, bool(dry_run),
-                       query.flag("force"))
+                       query.flag("force"), verb=self.verb(request.method, rp,
+                                                            query.get("watch")))
 
     async def handle(self, request: web.Request, rp: ResourcePath,
                      verb: str) -> web.StreamResponse:
@@ -168,14 +183,30 @@ class ResourceHandler:
         mode = tables.parse_accept(request.headers.get("Accept", ""))
         if mode == "table":
             return json_response(self._table(request, ctx.info, [entry], str(entry.rv)))
-        return json_response(entry.raw)
+        return json_response(self._raw(ctx.info, entry))
 
     def _table(self, request: web.Request, info: ResourceInfo, entries: list[Entry], rv: str,
                continue_token: str = "", remaining: int | None = None) -> dict[str, Any]:
         include = request.query.get("includeObject", "Metadata")
-        return tables.to_table(info, [e.obj for e in entries], resource_version=rv,
-                               continue_token=continue_token, remaining=remaining,
-                               include_object=include, now=self.registry.clock())
+        return tables.to_table(info, [self._obj(info, e.obj) for e in entries],
+                               resource_version=rv, continue_token=continue_token,
+                               remaining=remaining, include_object=include,
+                               now=self.registry.clock(), printer=self._printer(info))
+
+    def _printer(self, info: ResourceInfo) -> tables.Printer | None:
+        if info.custom and self.custom is not None:
+            return self.custom.printer(info)
+        return None
+
+    def _version_renderer(self, info: ResourceInfo) -> Callable[[str, dict[str, Any]], bytes] | None:
+        custom = self.custom
+        if not info.custom or custom is None or not custom.needs_conversion(info):
+            return None
+
+        def render(typ: str, obj: dict[str, Any]) -> bytes:
+            return orjson.dumps({"type": typ, "object": custom.convert(info, obj)}) + b"\n"
+
+        return render
 
     def _table_renderer(self, request: web.Request,
                         info: ResourceInfo) -> Callable[[str, dict[str, Any]], bytes]:
@@ -183,8 +214,9 @@ class ResourceHandler:
 
         def render(typ: str, obj: dict[str, Any]) -> bytes:
             rv = (obj.get("metadata") or {}).get("resourceVersion", "")
-            table = tables.to_table(info, [obj], resource_version=rv, include_object=include,
-                                    now=self.registry.clock())
+            table = tables.to_table(info, [self._obj(info, obj)], resource_version=rv,
+                                    include_object=include, now=self.registry.clock(),
+                                    printer=self._printer(info))
             return orjson.dumps({"type": typ, "object": table}) + b"\n"
 
         return render
@@ -210,7 +242,7 @@ class ResourceHandler:
         meta += b"}"
         body = b"".join((b'{"kind":"', info.kind.encode(), b'List","apiVersion":"',
                          info.api_version.encode(), b'","metadata":', meta, b',"items":[',
-                         b",".join(e.raw for e in result.entries), b"]}"))
+                         b",".join(self._raw(info, e) for e in result.entries), b"]}"))
         return json_response(body)
 
     async def _watch(self, request: web.Request, ctx: Context,
@@ -253,7 +285,7 @@ class ResourceHandler:
         if expired_status is not None:
             await resp.write(error_line(expired_status))
             return resp
-        render = self._table_renderer(request, info) if table else None
+        render = self._table_renderer(request, info) if table else self._version_renderer(info)
         watcher = self.hub.open(info.store_key, ctx.namespace, predicate, replay, initial, render)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -303,7 +335,8 @@ class ResourceHandler:
         if ctx.name is not None:
             raise errors.method_not_allowed("create", ctx.info.plural)
         entry = await self.registry.create(ctx, await self._body(request))
-        return json_response(entry.raw or entry.obj, 201, ctx.warnings)
+        return json_response(self._raw(ctx.info, entry) if entry.raw else entry.obj, 201,
+                             ctx.warnings)
 
     async def _update(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
         entry = await self.registry.update(ctx, await self._body(request))
@@ -317,7 +350,8 @@ class ResourceHandler:
     def _write_result(self, ctx: Context, entry: Entry) -> web.Response:
         if ctx.subresource == "scale":
             return json_response(scale_of(ctx.info, entry.obj), 200, ctx.warnings)
-        return json_response(entry.raw or entry.obj, 200, ctx.warnings)
+        return json_response(self._raw(ctx.info, entry) if entry.raw else entry.obj, 200,
+                             ctx.warnings)
 
     async def _delete(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
         raw = await request.read()
@@ -328,7 +362,7 @@ class ResourceHandler:
             m = obj["metadata"]
             return json_response(success_status(ctx.info.plural, ctx.info.group, m["name"],
                                                 m.get("uid", "")))
-        return json_response(obj)
+        return json_response(self._obj(ctx.info, obj))
 
     async def _delete_collection(self, request: web.Request, ctx: Context,
                                  query: Query) -> web.Response:

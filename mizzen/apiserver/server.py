@@ -20,6 +20,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from mizzen.apiserver.crds import CRD_RES, CustomResources, validate_crd
 from mizzen.apiserver.deletion import Deleter
 from mizzen.apiserver.gc import GarbageCollector
 from mizzen.apiserver.http import App, VersionInfo
@@ -72,6 +73,9 @@ class ApiServer:
         self.deleter = Deleter(self.registry, gc_enabled=True)
         self.namespaces = NamespaceLifecycle(self.deleter, self.catalogue)
         self.gc = GarbageCollector(self.deleter, self.catalogue)
+        self.custom = CustomResources(self.catalogue, self.deleter)
+        self.registry.custom = self.custom
+        self.registry.checks[CRD_RES] = validate_crd
         self.credentials: Credentials | None = None
         self.port = config.port
         self._runner: web.AppRunner | None = None
@@ -106,17 +110,21 @@ class ApiServer:
         self.credentials = await loop.run_in_executor(None, ensure_credentials, cfg.data_dir,
                                                       hosts)
         await self.store.open()
+        self.store.add_listener(self.custom.on_events)
         self.store.add_listener(self.hub.publish)
         self.store.add_listener(self.namespaces.on_events)
         self.store.add_listener(self.gc.on_events)
         self.store.add_commit_observer(
             lambda stats: self.metrics.observe_commit(stats.writes, stats.seconds))
+        self.custom.start()  # first: the collectors below index custom objects too
         await self.namespaces.seed()
         self.namespaces.start()
         self.gc.start()
         resources = ResourceHandler(self.catalogue, self.registry, self.deleter, self.hub,
                                     cfg.bookmark_interval, cfg.min_request_timeout)
-        app = App(self.catalogue, resources, OpenAPI(self.catalogue, self.schemas),
+        resources.custom = self.custom
+        openapi = OpenAPI(self.catalogue, self.schemas, custom_schema=self.custom.openapi_schema)
+        app = App(self.catalogue, resources, openapi,
                   self.metrics, self.credentials.token, f"{cfg.host}:{cfg.port}",
                   lambda: self._ready, cfg.version).build()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
@@ -139,6 +147,7 @@ class ApiServer:
             self._runner = None
         await self.namespaces.stop()
         await self.gc.stop()
+        await self.custom.stop()
         await self.store.close()
 
     async def __aenter__(self) -> ApiServer:
