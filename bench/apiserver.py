@@ -8,7 +8,7 @@ Method
 * **Baseline first.**  Before the server starts, a plain Python loop commits one ~1.2 KB row
   per transaction to a fresh SQLite database in WAL mode, in the same temporary directory
   (so on the same disk) as the server's data, with ``synchronous=FULL`` and then ``NORMAL``
-  (best-of-three median of timed rounds).  That is the cost of one durable commit on this
+  (the median of three timed rounds).  That is the cost of one durable commit on this
   machine; every API write rate is also printed as a ratio to the figure for the server's
   own ``--sync`` mode.  A ratio above 1 is only possible through group commit.
 * **The server is a separate process**: ``python -m mizzen apiserver --data-dir TMP
@@ -35,9 +35,11 @@ Method
   write's start, over all watchers x writes.  All watchers share this process's event loop,
   so the figure includes the client's own time to read 100 sockets.
 * **Accounting**: ``/metrics`` is scraped around each write phase (outside the timed part)
-  for the SQLite commits and writes per commit, and at the end for the requests by verb.
-  Server CPU comes from ``/proc/PID/stat``; client CPU from ``time.process_time``.  Both
-  processes share the machine's cores: look at the CPU columns before blaming the server.
+  for the SQLite commits, writes per commit and commit time (as the server's commit thread
+  timed it), and at the end for the requests by verb.  Server CPU (all its threads) comes
+  from ``/proc/PID/stat``, client CPU from ``time.process_time``, and the rest of the
+  machine's busy time from ``/proc/stat``: client and server share the cores, and a phase
+  during which other processes were busy is flagged, on screen and in the record.
 
 Every unexpected answer (a non-2xx status, a transport error, a missed watch event) is
 counted; the script exits 1 if there was any.  Missed targets do not change the exit code:
@@ -554,6 +556,7 @@ class Phase:
     writes: float
     machine_cpu: float | None = None
     failed: int = 0
+    commit_seconds: float = 0.0  # summed over the phase's commits, as the server timed them
 
     @property
     def others_cpu(self) -> float | None:
@@ -585,11 +588,12 @@ class Phase:
         if others is not None and self.seconds > 0 and others / self.seconds >= 0.05:
             cpu += f"; OTHER PROCESSES {others / self.seconds:.0%} of a core"
         per_commit = self.writes / self.commits if self.commits else float("nan")
+        commit = self.commit_seconds / self.commits if self.commits else float("nan")
         failed = f" ({self.failed:,} FAILED)" if self.failed else ""
         return (f"{self.label}: {rate(self.rate)}/s ({self.rate / raw:.2f}× raw SQLite {sync} "
                 f"commits/s); {self.ops:,} ops{failed} in {self.seconds:.2f} s; latency p50 "
                 f"{ms(self.p50)}, p99 {ms(self.p99)}; {self.commits:,.0f} commits, "
-                f"{per_commit:.1f} writes/commit{cpu}")
+                f"{per_commit:.1f} writes/commit, {ms(commit)}/commit{cpu}")
 
 
 async def timed(api: Api, server: Server, label: str, ops: Sequence[Op], concurrency: int,
@@ -604,7 +608,8 @@ async def timed(api: Api, server: Server, label: str, ops: Sequence[Op], concurr
                   metric_sum(after, COMMITS) - metric_sum(before, COMMITS),
                   metric_sum(after, COMMITTED_WRITES) - metric_sum(before, COMMITTED_WRITES),
                   None if mcpu0 is None or mcpu1 is None else mcpu1 - mcpu0,
-                  len(ops) - len(latencies))
+                  len(ops) - len(latencies),
+                  metric_sum(after, COMMIT_SECONDS) - metric_sum(before, COMMIT_SECONDS))
     return phase, bodies
 
 
@@ -981,6 +986,10 @@ def accounting(r: Results) -> list[str]:
     phases = "; ".join(f"{p.label} {p.writes / p.commits if p.commits else float('nan'):.1f}"
                        for p in r.phases.values())
     out.append(f"Writes per commit by phase: {phases}")
+    times = "; ".join(f"{p.label} {ms(p.commit_seconds / p.commits if p.commits else 0)}"
+                      for p in r.phases.values())
+    out.append(f"Average SQLite commit time by phase (timed in the server's commit thread): "
+               f"{times}")
     cpu = "; ".join(f"{p.label} {p.server_cpu / max(p.ops, 1) * 1e6:,.0f} µs"
                     for p in r.phases.values() if p.server_cpu is not None)
     if cpu:

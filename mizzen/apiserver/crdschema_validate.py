@@ -19,36 +19,28 @@ property loop, an array's item loop), saving a call level per node; otherwise
 the full check.  A check gets the value, its linked path and the :class:`Sink`;
 names and messages are formatted only on failure.  Combinators first try the
 alternatives' tables (an int-or-string ``anyOf`` passes without running
-anything) and run alternatives only when that does not decide.
+anything) and run alternatives only when that does not decide.  The scalar
+keywords' steps live in :mod:`~mizzen.apiserver.crdschema_scalars`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from re import Pattern
-from re import error as re_error
 from types import MappingProxyType, NoneType
 from typing import Any
 
-from mizzen.apiserver.crdschema_formats import compile_pattern, format_checker
+from mizzen.apiserver.crdschema_formats import format_checker
 from mizzen.apiserver.crdschema_meta import list_type_check, validate_embedded
+from mizzen.apiserver.crdschema_scalars import Check, count, enum_step, number_step, string_step
 from mizzen.apiserver.crdschema_values import (
     Path,
     Sink,
-    go_float,
-    go_json,
     go_quote,
     invalid,
-    not_supported,
     openapi_name,
     required,
-    too_long,
     too_many,
     type_invalid,
 )
-
-Check = Callable[[Any, Path, Sink], None]
 
 _ALL = (str, int, float, bool, dict, list)
 _ACCEPT = MappingProxyType({"string": (str,), "integer": (int,), "number": (int, float),
@@ -88,24 +80,6 @@ def _type_error(sink: Sink, path: Path, expected: str, actual: str) -> None:
 def _root_error(sink: Sink, path: Path, message: str) -> None:
     """A kube-openapi error that is not a field error: reported on the root path."""
     sink.causes.append(invalid(sink.prefix, "", f"{go_quote(openapi_name(path))} {message}"))
-
-
-def _json_integer(f: float) -> bool:
-    """go-openapi's ``IsFloat64AJSONInteger`` (with its relative tolerance)."""
-    if math.isnan(f) or math.isinf(f) or abs(f) > 2.0**53:
-        return False
-    g = float(int(f))
-    return f == g or abs(f - g) / (abs(f) + abs(g)) < 1e-9
-
-
-def _enum_match(value: Any, allowed: Any) -> bool:
-    """Go's reflect-based enum check: convert ``value`` to the enum value's type, compare."""
-    tv, ta = type(value), type(allowed)
-    if ta is float and tv is int:
-        return bool(float(value) == allowed)
-    if ta is int and tv is float:
-        return bool(int(value) == allowed)
-    return tv is ta and bool(value == allowed)
 
 
 def _combinators(node: dict[str, Any]) -> list[Check]:
@@ -175,78 +149,10 @@ def _combinators(node: dict[str, Any]) -> list[Check]:
     return steps
 
 
-def _string_step(node: dict[str, Any]) -> Check | None:
-    max_len, min_len, pattern = node.get("maxLength"), node.get("minLength"), node.get("pattern")
-    rx: Pattern[str] | None = None
-    broken = ""
-    if isinstance(pattern, str) and pattern:
-        try:
-            rx = compile_pattern(pattern)
-        except re_error as exc:
-            broken = f"{pattern}, but pattern is invalid: {exc}"
-    else:
-        pattern = None
-    if max_len is None and min_len is None and pattern is None:
-        return None
-
-    def check(value: str, path: Path, sink: Sink) -> None:
-        n = len(value)
-        if max_len is not None and n > max_len:
-            sink.causes.append(too_long(sink.field(openapi_name(path)), max_len))
-        elif min_len is not None and n < min_len:
-            name = openapi_name(path)
-            sink.causes.append(invalid(sink.field(name), value,
-                                       f"{name} in body should be at least {min_len} chars long"))
-        elif pattern is not None and (rx is None or rx.search(value) is None):
-            name = openapi_name(path)
-            sink.causes.append(invalid(sink.field(name), value,
-                                       f"{name} in body should match '{broken or pattern}'"))
-    return check
-
-
-def _bound(value: int | float, limit: float, exclusive: bool, upper: bool) -> str | None:
-    """The failed bound as upstream prints it, or ``None`` when ``value`` is within it."""
-    if type(value) is int:
-        limit = int(limit)  # int64(float64(bound)), truncating like Go
-    over = (value >= limit if exclusive else value > limit) if upper else \
-        (value <= limit if exclusive else value < limit)
-    if not over:
-        return None
-    shown = str(limit) if type(limit) is int else go_float(float(limit))
-    word = "less" if upper else "greater"
-    return f"should be {word} than {shown}" if exclusive else \
-        f"should be {word} than or equal to {shown}"
-
-
-def _number_step(node: dict[str, Any]) -> Check | None:
-    factor, low, high = node.get("multipleOf"), node.get("minimum"), node.get("maximum")
-    low_x, high_x = node.get("exclusiveMinimum") is True, node.get("exclusiveMaximum") is True
-    if factor is None and low is None and high is None:
-        return None
-
-    def check(value: int | float, path: Path, sink: Sink) -> None:
-        details = []
-        if factor is not None:
-            if factor < 0:
-                details.append(f"factor MultipleOf declared for {{}} must be positive: {factor}")
-            elif type(value) is int and int(factor) != 0:
-                if value % int(factor):
-                    details.append(f"{{}} in body should be a multiple of {int(factor)}")
-            elif factor and not _json_integer(value / factor if factor >= 1
-                                              else (1 / factor) * value):
-                details.append(f"{{}} in body should be a multiple of {go_float(float(factor))}")
-        for limit, exclusive, upper in ((low, low_x, False), (high, high_x, True)):
-            if limit is not None and (why := _bound(value, limit, exclusive, upper)):
-                details.append("{} in body " + why)
-        if details:
-            name = openapi_name(path)
-            sink.causes.extend(invalid(sink.field(name), value, d.format(name)) for d in details)
-    return check
-
-
 def _array_step(node: dict[str, Any]) -> Check | None:
     items = compile_spec(node["items"]) if isinstance(node.get("items"), dict) else None
-    low, high, unique = node.get("minItems"), node.get("maxItems"), node.get("uniqueItems") is True
+    low, high = count(node, "minItems"), count(node, "maxItems")
+    unique = node.get("uniqueItems") is True
     list_type = list_type_check(node)
     if items is None and low is None and high is None and not unique and list_type is None:
         return None
@@ -275,12 +181,13 @@ def _array_step(node: dict[str, Any]) -> Check | None:
 
 
 def _object_step(node: dict[str, Any], root: bool) -> Check | None:
-    props = {k: compile_spec(v) for k, v in (node.get("properties") or {}).items()}
+    raw = node.get("properties")
+    props = {k: compile_spec(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     extra = node.get("additionalProperties")
     closed = extra is False
     extra_spec = compile_spec(extra) if isinstance(extra, dict) else None
     req = tuple(r for r in node.get("required") or () if isinstance(r, str))
-    low, high = node.get("minProperties"), node.get("maxProperties")
+    low, high = count(node, "minProperties"), count(node, "maxProperties")
     embedded = node.get("x-kubernetes-embedded-resource") is True and not root
     if not (props or closed or extra_spec or req or embedded) and low is None and high is None:
         return None
@@ -320,23 +227,6 @@ def _object_step(node: dict[str, Any], root: bool) -> Check | None:
     return check
 
 
-def _enum_step(node: dict[str, Any]) -> Check | None:
-    allowed = node.get("enum")
-    if not isinstance(allowed, list) or not allowed:
-        return None
-    shown = [v if type(v) is str else go_json(v) for v in allowed]
-    strings = frozenset(v for v in allowed if type(v) is str)
-    candidates = [v for v in allowed if v is not None]
-
-    def check(value: Any, path: Path, sink: Sink) -> None:
-        if type(value) is str and value in strings:
-            return
-        if value is not None and any(_enum_match(value, a) for a in candidates):
-            return
-        sink.causes.append(not_supported(sink.field(openapi_name(path)), value, shown))
-    return check
-
-
 def compile_spec(node: Any, root: bool = False) -> Spec:
     """Compile one schema node (and everything below it)."""
     if not isinstance(node, dict):
@@ -352,9 +242,9 @@ def compile_spec(node: Any, root: bool = False) -> Spec:
     fmt_name = str(node.get("format")) if fmt_check is not None else ""
     typed = bool(names) or fmt_check is not None
     combos = _combinators(node)
-    enum = _enum_step(node)
+    enum = enum_step(node)
     by_kind: dict[type, list[Check]] = {t: [] for t in _ALL}
-    string = _string_step(node)
+    string = string_step(node)
     if string is not None:
         by_kind[str].append(string)
     if fmt_check is not None:
@@ -364,7 +254,7 @@ def compile_spec(node: Any, root: bool = False) -> Spec:
                 sink.causes.append(type_invalid(sink.field(name), value, f"{name} in body must "
                                                 f"be of type {fmt_name}: {go_quote(value)}"))
         by_kind[str].append(format_step)
-    number = _number_step(node)
+    number = number_step(node)
     if number is not None:
         by_kind[int].append(number)
         by_kind[float].append(number)
@@ -393,7 +283,7 @@ def compile_spec(node: Any, root: bool = False) -> Spec:
                     _type_error(sink, path, fmt_name, _GO_KIND_FORMAT.get(t, ""))
             elif not (fmt_name and not numeric and t in (str, list)) and not (
                     integral_floats and t is float and value.is_integer()):
-                _type_error(sink, path, expected, _KIND[t])
+                _type_error(sink, path, expected, _KIND.get(t, ""))
         for step in combos:
             step(value, path, sink)
         for step in steps.get(t, ()):

@@ -22,7 +22,7 @@ import orjson
 import yaml
 from aiohttp import web
 
-from mizzen.apiserver import errors, tables
+from mizzen.apiserver import errors, protobuf, tables
 from mizzen.apiserver.crds import CustomResources
 from mizzen.apiserver.deletion import DeleteOptions, Deleter, success_status
 from mizzen.apiserver.paths import ResourcePath
@@ -48,7 +48,9 @@ def json_response(body: Any, status: int = 200, warnings: list[str] | None = Non
 def decode_body(raw: bytes, content_type: str) -> Any:
     if not raw:
         raise errors.bad_request("the request body is empty")
-    if "protobuf" in content_type or "cbor" in content_type:
+    if protobuf.is_protobuf(content_type):
+        return protobuf.decode_object(raw)
+    if "cbor" in content_type:
         raise errors.unsupported_media_type(content_type)
     try:
         if "yaml" in content_type:
@@ -198,7 +200,8 @@ class ResourceHandler:
             return self.custom.printer(info)
         return None
 
-    def _version_renderer(self, info: ResourceInfo) -> Callable[[str, dict[str, Any]], bytes] | None:
+    def _version_renderer(
+            self, info: ResourceInfo) -> Callable[[str, dict[str, Any]], bytes] | None:
         custom = self.custom
         if not info.custom or custom is None or not custom.needs_conversion(info):
             return None

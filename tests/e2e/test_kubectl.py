@@ -830,9 +830,8 @@ def test_errors_from_the_server(kubectl: Kubectl, tmp_path: Path) -> None:
 
 
 def _create_namespace(kubectl: Kubectl, name: str) -> None:
-    """``kubectl create namespace`` through the JSON path (see the xfail test below)."""
-    manifest = kubectl.run("create", "namespace", name, "--dry-run=client", "-o", "yaml").out
-    assert kubectl.run("create", "-f", "-", stdin=manifest).out == f"namespace/{name} created\n"
+    """``kubectl create namespace``: kubectl 1.32+ sends it as protobuf."""
+    assert kubectl.run("create", "namespace", name).out == f"namespace/{name} created\n"
 
 
 def test_namespace_deletion_removes_its_contents(kubectl: Kubectl) -> None:
@@ -887,12 +886,6 @@ def test_terminating_namespace_waits_for_finalizers(kubectl: Kubectl) -> None:
     assert "held" not in kubectl.run("get", "namespaces", "-o", "name").out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: kubectl's typed clients (`kubectl create namespace x`, `kubectl create "
-    "configmap ...`) POST the object as `Content-Type: application/vnd.kubernetes.protobuf` "
-    "(Accept: application/vnd.kubernetes.protobuf,application/json); the server answers 415 "
-    "UnsupportedMediaType, where kube-apiserver decodes protobuf for every built-in type "
-    "and answers 201 (in JSON when asked, since Accept lists it)"))
 def test_create_namespace_imperatively(kubectl: Kubectl) -> None:
     assert kubectl.run("create", "namespace", "x").out == "namespace/x created\n"
     assert kubectl.get_json("namespace", "x")["status"]["phase"] == "Active"
