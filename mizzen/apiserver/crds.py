@@ -21,20 +21,18 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from mizzen.apiserver import errors, objectmeta
+from mizzen.apiserver.crdschema import CrdSchema, structural_errors
 from mizzen.apiserver.deletion import DeleteOptions, Deleter
 from mizzen.apiserver.jsonpath import JsonPath, JsonPathError
 from mizzen.apiserver.registry import Context
 from mizzen.apiserver.resources import Catalogue, ResourceInfo
 from mizzen.apiserver.store import Entry, Event, Store
 from mizzen.apiserver.tables import Column, Printer, age
-
-if TYPE_CHECKING:
-    from mizzen.apiserver.crdschema import CrdSchema
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +109,6 @@ def versions_of(crd: dict[str, Any]) -> list[CustomVersion]:
             scale_selector_path=(scale or {}).get("labelSelectorPath", ""),
             generation="all", require_rv_on_update=True, custom=True)
         raw_schema = (v.get("schema") or {}).get("openAPIV3Schema")
-        from mizzen.apiserver.crdschema import CrdSchema
         schema = CrdSchema(raw_schema) if isinstance(raw_schema, dict) else None
         out.append(CustomVersion(info, schema, _printer(v.get("additionalPrinterColumns") or []),
                                  storage, crd["metadata"]["name"],
@@ -147,7 +144,6 @@ def validate_crd(crd: dict[str, Any]) -> list[errors.Cause]:
         causes.append(errors.field_invalid("spec.versions", len(storage),
                                            "must have exactly one version marked as storage "
                                            "version"))
-    from mizzen.apiserver.crdschema import structural_errors
     for i, v in enumerate(versions):
         raw = (v.get("schema") or {}).get("openAPIV3Schema")
         if isinstance(raw, dict):

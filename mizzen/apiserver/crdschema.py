@@ -68,7 +68,12 @@ class CrdSchema:
         return sink.all()
 
     def prune(self, obj: dict[str, Any]) -> list[str]:
-        """Drop unknown fields in place; their paths as the strict decoder reports them."""
+        """Drop unknown fields in place; their paths as the strict decoder reports them.
+
+        Also drops, without reporting them, ``null`` where the schema is neither
+        nullable nor defaulted, and what embedded resources' metadata cannot
+        hold (its unknown fields are reported, after the others).
+        """
         unknown: list[str] = []
         meta: list[str] = []
         prune(obj, self._tree, None, unknown, meta)

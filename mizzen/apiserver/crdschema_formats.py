@@ -84,8 +84,10 @@ def translate_pattern(pattern: str) -> str:
             if c == "[" and pattern.startswith("[:", i):
                 end = pattern.find(":]", i + 2)
                 name = pattern[i + 2:end] if end > 0 else ""
-                if name in _POSIX:
-                    out.append(_POSIX[name])
+                if name.lstrip("^") in _POSIX:
+                    if name.startswith("^") and out[-1] == "[":
+                        out[-1] = "[^"  # [[:^digit:]]; negated inside a larger class: not kept
+                    out.append(_POSIX[name.lstrip("^")])
                     i = end + 2
                     continue
                 out.append("\\[")
@@ -131,11 +133,11 @@ _HOST_CHAR = "a-zA-Z0-9" + _NON_ASCII
 _HOSTNAME = re.compile(
     f"([{_HOST_CHAR}]((-?[{_HOST_CHAR}]{{0,62}})?)|([{_HOST_CHAR}](([-{_HOST_CHAR}]{{0,61}}"
     f"[{_HOST_CHAR}])?)(\\.)){{1,}}([{_HOST_CHAR}])(-?[{_HOST_CHAR}]){{1,62}})")
-_UUID = {v: re.compile(p, re.I) for v, p in (
+_UUID = MappingProxyType({v: re.compile(p, re.I) for v, p in (
     ("uuid", r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}"),
     ("uuid3", r"[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}"),
     ("uuid4", r"[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}"),
-    ("uuid5", r"[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}"))}
+    ("uuid5", r"[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}"))})
 _DATE_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"
                         r"(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})")
 _TIME = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))")

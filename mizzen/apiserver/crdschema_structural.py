@@ -25,6 +25,7 @@ write, so clarity wins over speed here.
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -42,13 +43,12 @@ from mizzen.apiserver.crdschema_values import (
 )
 from mizzen.apiserver.errors import Cause
 
-_TYPES = ["array", "boolean", "integer", "number", "object", "string"]
+_TYPES = ("array", "boolean", "integer", "number", "object", "string")
 _META = ("metadata", "kind", "apiVersion")
 _ROOT, _ITEM, _FIELD = 0, 1, 2
-_NO_TYPE = {_ROOT: "must not be empty at the root",
+_NO_TYPE = MappingProxyType({_ROOT: "must not be empty at the root",
             _ITEM: "must not be empty for specified array items",
-            _FIELD: "must not be empty for specified object fields"}
-_INT_OR_STRING = [{"type": "integer"}, {"type": "string"}]
+            _FIELD: "must not be empty for specified object fields"})
 # (keyword, reported when present even if empty, message)
 _UNSUPPORTED = (("id", False, "id is not supported"),
                 ("additionalItems", True, "additionalItems is not supported"),
@@ -108,7 +108,7 @@ def _openapi(s: Any, path: str, out: list[Cause], root: bool, inside_meta: bool,
         return
     t = _type(s)
     if t and t not in _TYPES:
-        out.append(not_supported(f"{path}.type", t, _TYPES))
+        out.append(not_supported(f"{path}.type", t, list(_TYPES)))
     if s.get("default") is not None and no_default is not None:
         out.append(forbidden(f"{path}.default", f"must not be set {no_default}".rstrip()))
     out += [forbidden(f"{path}.{key}", why) for key, present, why in _UNSUPPORTED
@@ -237,8 +237,8 @@ def _invariants(s: Any, level: int, path: str, out: list[Cause]) -> None:
                                "must be false if x-kubernetes-int-or-string is true"))
     all_of = s.get("allOf")
     first = all_of[0] if isinstance(all_of, list) and all_of else None
-    _value_validation(s, s.get("anyOf") == _INT_OR_STRING, isinstance(first, dict) and
-                      first.get("anyOf") == _INT_OR_STRING, level, path, out)
+    _value_validation(s, _int_or_string(s.get("anyOf")), isinstance(first, dict) and
+                      _int_or_string(first.get("anyOf")), level, path, out)
     if embedded and t != "object":
         detail = "must be object if x-kubernetes-embedded-resource is true"
         out.append(invalid(f"{path}.type", t, detail) if t else required(f"{path}.type", detail))
@@ -267,6 +267,11 @@ def _invariants(s: Any, level: int, path: str, out: list[Cause]) -> None:
         out.append(required(f"{path}.properties", "must not be empty if "
                             "x-kubernetes-embedded-resource is true without "
                             "x-kubernetes-preserve-unknown-fields"))
+
+
+def _int_or_string(alternatives: Any) -> bool:
+    """The ``anyOf`` that int-or-string fields may carry without breaking structurality."""
+    return bool(alternatives == [{"type": "integer"}, {"type": "string"}])
 
 
 def _value_validation(v: dict[str, Any], skip_any_of: bool, skip_first_all_of_any_of: bool,

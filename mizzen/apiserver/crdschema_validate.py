@@ -67,7 +67,9 @@ def _nothing(value: Any, path: Path, sink: Sink) -> None:
     return None
 
 
-ANY = Spec(dict.fromkeys((*_ALL, NoneType)), _nothing)
+def _anything() -> Spec:
+    """The spec of a node that constrains nothing."""
+    return Spec(dict.fromkeys((*_ALL, NoneType)), _nothing)
 
 
 def _type_error(sink: Sink, path: Path, expected: str, actual: str) -> None:
@@ -156,12 +158,10 @@ def _array_step(node: dict[str, Any]) -> Check | None:
     list_type = list_type_check(node)
     if items is None and low is None and high is None and not unique and list_type is None:
         return None
-    handlers = items or ANY
-
     def check(value: list[Any], path: Path, sink: Sink) -> None:
         if items is not None:
             for i, item in enumerate(value):
-                step = handlers[type(item)]
+                step = items[type(item)]
                 if step is not None:
                     step(item, (path, i), sink)
         n = len(value)
@@ -192,7 +192,6 @@ def _object_step(node: dict[str, Any], root: bool) -> Check | None:
     if not (props or closed or extra_spec or req or embedded) and low is None and high is None:
         return None
     lookup = props.get
-    extra_handlers = extra_spec or ANY
 
     def check(value: dict[str, Any], path: Path, sink: Sink) -> None:
         n = len(value)
@@ -212,7 +211,7 @@ def _object_step(node: dict[str, Any], root: bool) -> Check | None:
                     sink.causes.append(invalid(sink.field(name), key,
                                                f"{name}.{key} in body is a forbidden property"))
                 elif extra_spec is not None:
-                    step = extra_handlers[type(item)]
+                    step = extra_spec[type(item)]
                     if step is not None:
                         step(item, (path, (key,)), sink)
             else:
@@ -230,7 +229,7 @@ def _object_step(node: dict[str, Any], root: bool) -> Check | None:
 def compile_spec(node: Any, root: bool = False) -> Spec:
     """Compile one schema node (and everything below it)."""
     if not isinstance(node, dict):
-        return ANY
+        return _anything()
     names = ["integer", "string"] if node.get("x-kubernetes-int-or-string") is True else (
         [node["type"]] if isinstance(node.get("type"), str) and node["type"] else [])
     accept = frozenset(t for n in names for t in _ACCEPT.get(n, ())) if names else frozenset(_ALL)

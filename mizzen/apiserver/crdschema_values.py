@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -32,8 +33,9 @@ from mizzen.apiserver.errors import Cause
 
 Path = tuple[Any, Any] | None
 
-_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-            "\v": "\\v", "\\": "\\\\", '"': '\\"'}
+_ESCAPES = MappingProxyType({
+    "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+    "\v": "\\v", "\\": "\\\\", '"': '\\"'})
 
 
 def _segments(path: Path) -> list[Any]:

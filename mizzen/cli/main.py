@@ -54,8 +54,7 @@ def apiserver(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the embedded Kubernetes-compatible API server until interrupted."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _logging(verbose)
     if sync.upper() not in ("FULL", "NORMAL"):
         typer.echo(f"error: --sync must be FULL or NORMAL, not {sync!r}", err=True)
         raise typer.Exit(2)
@@ -70,6 +69,77 @@ def apiserver(
     except OSError as exc:
         typer.echo(f"error: cannot start the API server: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command()
+def up(
+    data_dir: Annotated[Path, typer.Option(help="Where state, certificates and token live.")]
+    = Path(".mizzen"),
+    host: Annotated[str, typer.Option(help="API server address (loopback by default).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API server HTTPS port (0 picks a free one).")]
+    = 6443,
+    nodes: Annotated[int, typer.Option(help="How many simulated nodes.")] = 3,
+    zones: Annotated[int, typer.Option(help="How many zones the nodes spread over.")] = 3,
+    kubeconfig: Annotated[Path | None, typer.Option(
+        help="Where to write the kubeconfig (default: DATA_DIR/kubeconfig).")] = None,
+    no_controllers: Annotated[bool, typer.Option(
+        "--no-controllers", help="Run the API server and simulated cluster only, so that "
+        "`mizzen controller` can run Mizzen's controllers as a separate process.")] = False,
+    health_port: Annotated[int | None, typer.Option(
+        help="Serve the manager's /healthz, /readyz and /metrics on this port.")] = None,
+    sync: Annotated[str, typer.Option(help="SQLite durability: FULL or NORMAL.")] = "FULL",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Start a whole control plane on this machine: API server, simulated cluster, controllers."""
+    from mizzen.cli.up import UpOptions, run_up
+
+    _logging(verbose)
+    if nodes < 1 or zones < 1:
+        typer.echo("error: --nodes and --zones must be at least 1", err=True)
+        raise typer.Exit(2)
+    if sync.upper() not in ("FULL", "NORMAL"):
+        typer.echo(f"error: --sync must be FULL or NORMAL, not {sync!r}", err=True)
+        raise typer.Exit(2)
+    opts = UpOptions(data_dir.resolve(), host, port, nodes, zones,
+                     kubeconfig.resolve() if kubeconfig else None, not no_controllers,
+                     health_port, sync.upper())
+    try:
+        asyncio.run(run_up(opts))
+    except OSError as exc:
+        typer.echo(f"error: cannot start the control plane: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def controller(
+    kubeconfig: Annotated[Path | None, typer.Option(
+        help="Kubeconfig of the cluster (default: $KUBECONFIG, in-cluster, ~/.kube/config).")]
+    = None,
+    leader_elect: Annotated[bool, typer.Option(
+        "--leader-elect", help="Run controllers only while holding the leader Lease.")] = False,
+    leader_elect_namespace: Annotated[str, typer.Option(
+        help="Namespace of the leader-election Lease.")] = "kube-system",
+    health_port: Annotated[int | None, typer.Option(
+        help="Serve /healthz, /readyz and /metrics on this port.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run Mizzen's controller manager alone, against a real cluster or `mizzen up`."""
+    from mizzen.cli.up import run_controller
+    from mizzen.client.errors import ConfigError
+
+    _logging(verbose)
+    try:
+        asyncio.run(run_controller(kubeconfig, leader_elect, leader_elect_namespace,
+                                   health_port))
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @app.command()

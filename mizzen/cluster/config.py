@@ -22,6 +22,12 @@ RUN_FOR = "sim.mizzen.dev/run-for"  # seconds a container runs, then exits 0 (jo
 NODE_NOT_READY = "sim.mizzen.dev/not-ready"
 # Label every simulated node carries (the kubelet simulator only manages these).
 SIM_NODE_LABEL = "sim.mizzen.dev/node"
+# NODE_NOT_READY values: "true" reports Ready=False (the kubelet still heartbeats);
+# "unknown" reports Ready=Unknown and stops the node's Lease renewals (kubelet gone).
+NODE_NOT_READY_FALSE = "true"
+NODE_NOT_READY_UNKNOWN = "unknown"
+# Namespace of the node heartbeat Leases (one per node, named after it).
+NODE_LEASE_NAMESPACE = "kube-node-lease"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,7 @@ class NodeSpec:
     pods: int = 110
     labels: tuple[tuple[str, str], ...] = ()
     taints: tuple[tuple[str, str, str], ...] = ()  # (key, value, effect)
+    ephemeral_storage: str = "100Gi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,13 @@ class ClusterConfig:
     # Pod IPs are handed out from this range, node by node.
     pod_cidr: str = "10.244.0.0/16"
     kubelet_version: str = "v1.32.0-mizzen"
+    # Node InternalIPs are handed out from this range, in node order.
+    node_cidr: str = "10.0.0.0/16"
+    # The Ready condition's lastHeartbeatTime is rewritten on a change or after this
+    # many seconds (the kubelet's nodeStatusReportFrequency); the Lease is the heartbeat.
+    node_status_report_interval: float = 300.0
+    # Recreate a simulated Node someone deleted (False: it leaves the simulation).
+    recreate_deleted_nodes: bool = False
 
     @classmethod
     def with_nodes(cls, count: int, zones: int = 3, prefix: str = "node",
