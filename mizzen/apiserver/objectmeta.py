@@ -8,12 +8,13 @@ clock is passed in, never read from a global, so tests can drive time.
 
 from __future__ import annotations
 
-import copy
 import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from mizzen.apiserver import errors
 from mizzen.apiserver.resources import ResourceInfo
@@ -125,7 +126,9 @@ def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def deep_copy(obj: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(obj)
+    """A deep copy of a JSON object: an orjson round trip is ~10x faster than deepcopy."""
+    copied: dict[str, Any] = orjson.loads(orjson.dumps(obj))
+    return copied
 
 
 def is_deleting(obj: dict[str, Any]) -> bool:

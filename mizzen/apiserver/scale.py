@@ -8,8 +8,9 @@ for custom resources), so the same code serves both.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+import orjson
 
 from mizzen.apiserver import errors
 from mizzen.apiserver.resources import ResourceInfo
@@ -97,6 +98,6 @@ def set_scale_replicas(info: ResourceInfo, obj: dict[str, Any],
         raise errors.invalid("Scale", "autoscaling", obj["metadata"]["name"], [
             errors.field_invalid("spec.replicas", replicas,
                                  "must be greater than or equal to 0")])
-    new = copy.deepcopy(obj)
+    new: dict[str, Any] = orjson.loads(orjson.dumps(obj))
     _set(new, info.scale_spec_path, replicas)
     return new

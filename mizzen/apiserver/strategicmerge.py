@@ -34,11 +34,12 @@ which upstream ignores, is one.  Errors: upstream answers 400 for bad
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+
+import orjson
 
 from mizzen.apiserver.errors import ApiError, Cause, bad_request
 from mizzen.apiserver.schema import Node, SchemaSet
@@ -67,7 +68,8 @@ def apply_strategic_merge(original: dict[str, Any], patch: dict[str, Any],
     """
     if not isinstance(patch, dict):
         raise bad_request(f"strategic merge patch must be a JSON object, not {_kind(patch)}")
-    merged = _Merger(schemas).merge_map(copy.deepcopy(original), patch, root, "")
+    # An orjson round trip deep-copies JSON data an order of magnitude faster than deepcopy.
+    merged = _Merger(schemas).merge_map(orjson.loads(orjson.dumps(original)), patch, root, "")
     return merged if merged is not None else {}
 
 

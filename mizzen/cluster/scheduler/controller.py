@@ -88,7 +88,7 @@ class SchedulerOptions:
     # Pods whose spec.schedulerName is this are ours (the API server defaults it).
     scheduler_name: str = DEFAULT_SCHEDULER
     # Concurrent reconcile workers, i.e. bindings in flight at once.
-    workers: int = 16
+    workers: int = 32
     # Seconds between a decision and its binding (ClusterConfig.latency.schedule).
     latency: float = 0.0
     # Requeue delay of an unschedulable pod: doubles from initial up to max.
@@ -112,11 +112,13 @@ class Scheduler:
         self.client = client
         self.options = options if options is not None else SchedulerOptions()
         self.state = ClusterState()
-        self._pods = pods
+        self.pods = pods  # the informer whose cache the passes read
         self._clock = clock
         self._recorder = recorder
         self._unschedulable: set[Request] = set()
         self._attempts: dict[Request, int] = {}
+        # The runtime controller running :meth:`reconcile` (set by add_scheduler).
+        self.controller: Controller | None = None
         pods.add_handler(FuncHandler(self._pod_added, self._pod_updated, self._pod_deleted))
         nodes.add_handler(FuncHandler(self._node_added, self._node_updated, self._node_deleted))
 
@@ -189,7 +191,7 @@ class Scheduler:
     # -- the pass ----------------------------------------------------------------------
 
     async def reconcile(self, request: Request) -> Result:
-        pod = self._pods.cache.get(request.name, request.namespace)
+        pod = self.pods.cache.get(request.name, request.namespace)
         if pod is None or not self.is_ours(pod):
             self._settled(request)
             return Result()
@@ -271,16 +273,16 @@ def add_scheduler(manager: Manager, options: SchedulerOptions | None = None,
                   name: str = "scheduler") -> Scheduler:
     """Build the scheduler on ``manager``'s shared pod and node informers and register it.
 
-    The controller is available as ``manager.controllers`` (named ``name``);
-    call before ``manager.run()``.
+    Call before ``manager.run()``; the runtime controller (named ``name``) is
+    ``scheduler.controller``.
     """
     options = options if options is not None else SchedulerOptions()
     pods = manager.informer(PODS)
     nodes = manager.informer(NODES)
     recorder = manager.event_recorder(options.scheduler_name) if options.events else None
     scheduler = Scheduler(manager.client, pods, nodes, manager.clock, options, recorder)
-    controller: Controller = manager.controller(name, scheduler.reconcile,
-                                                workers=options.workers)
+    controller = scheduler.controller = manager.controller(name, scheduler.reconcile,
+                                                           workers=options.workers)
     controller.watch(pods, enqueue_object(scheduler.pending_changed))
     controller.watch(pods, enqueue_mapped(scheduler.retry_unschedulable,
                                           scheduler.capacity_freed))

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mizzen.cluster.scheduler.quantity import PODS, QuantityError, to_units
+from mizzen.cluster.scheduler.quantity import CPU, MEMORY, PODS, QuantityError, to_units
 from mizzen.cluster.scheduler.selectors import (
     NO_EXECUTE,
     NO_SCHEDULE,
@@ -68,6 +68,8 @@ class NodeInfo:
     zone: str  # topology.kubernetes.io/zone, "" when unlabelled
     # status.allocatable in scheduler units (cpu: millicores), "pods" excluded.
     allocatable: Mapping[str, int]
+    cpu: int  # allocatable millicores (also in ``allocatable``; read by every score)
+    memory: int  # allocatable bytes
     max_pods: int  # status.allocatable.pods (0 when absent, as upstream)
     # NoSchedule and NoExecute taints, the implied readiness taint included.
     taints: tuple[Taint, ...]
@@ -106,6 +108,7 @@ class NodeInfo:
         return cls(
             name=name, labels=labels,
             zone=labels.get(ZONE_LABEL, labels.get(LEGACY_ZONE_LABEL, "")),
-            allocatable=allocatable, max_pods=max_pods, taints=tuple(hard),
+            allocatable=allocatable, cpu=allocatable.get(CPU, 0),
+            memory=allocatable.get(MEMORY, 0), max_pods=max_pods, taints=tuple(hard),
             prefer_taints=tuple(t for t in taints if t.effect == PREFER_NO_SCHEDULE),
             unschedulable=bool(spec.get("unschedulable")), ready=ready_status == "True")

@@ -19,8 +19,9 @@ NodeResourcesFit     the pod slot ("Too many pods"), then every requested
                      resource ("Insufficient cpu", ...) — all that fail count
 PodTopologySpread    each ``DoNotSchedule`` constraint: the skew of the
                      node's domain after placing the pod must stay within
-                     ``maxSkew`` (default node-inclusion policies: affinity
-                     honoured, taints ignored; ``minDomains`` supported)
+                     ``maxSkew``; ``minDomains``, ``matchLabelKeys`` and
+                     both node-inclusion policies are honoured
+                     (``ScheduleAnyway`` constraints are not scored)
 ===================  ==========================================================
 
 **Scores**, compared in this order (a lexicographic key, not upstream's
@@ -123,7 +124,7 @@ def plan(pod: PodInfo, snapshot: Snapshot) -> Decision:
     """Choose a node for ``pod``, or explain why none fits."""
     nodes = snapshot.nodes()
     reasons: dict[str, int] = {}
-    feasible = [n for n in nodes if _fits(pod, n, reasons)]
+    feasible = _filter(pod, nodes, reasons)
     if pod.spread and feasible:
         feasible = _spread_filter(pod, nodes, feasible, snapshot, reasons)
     ordered = tuple(sorted(reasons.items()))
@@ -135,23 +136,46 @@ def plan(pod: PodInfo, snapshot: Snapshot) -> Decision:
 # -- filters -----------------------------------------------------------------------------
 
 
-def _fits(pod: PodInfo, node: NodeState, reasons: dict[str, int]) -> bool:
+def _filter(pod: PodInfo, nodes: Sequence[NodeState], reasons: dict[str, int]
+            ) -> list[NodeState]:
+    """The nodes passing every per-node filter.  This loop runs nodes × pods times, so
+    the common case (no selector, no taints, room left) reads a few attributes only."""
+    constrained = bool(pod.node_selector) or pod.required is not None
+    cpu, memory = pod.requests.get(CPU, 0), pod.requests.get(MEMORY, 0)
+    others = tuple((k, v) for k, v in pod.requests.items() if k != CPU and k != MEMORY)
+    feasible: list[NodeState] = []
+    for n in nodes:
+        info = n.info
+        if constrained or info.taints or info.unschedulable:
+            reason = _static_reason(pod, info)
+            if reason is not None:
+                reasons[reason] = reasons.get(reason, 0) + 1
+                continue
+        if (n.pod_count < info.max_pods
+                and (not cpu or n.requested_cpu + cpu <= info.cpu)
+                and (not memory or n.requested_memory + memory <= info.memory)
+                and (not others or _fits_others(n, others))):
+            feasible.append(n)
+        else:
+            _count_misfits(pod, n, reasons)
+    return feasible
+
+
+def _fits_others(node: NodeState, others: tuple[tuple[str, int], ...]) -> bool:
+    requested, allocatable = node.requested, node.info.allocatable
+    return all(requested.get(k, 0) + v <= allocatable.get(k, 0) for k, v in others)
+
+
+def _count_misfits(pod: PodInfo, node: NodeState, reasons: dict[str, int]) -> None:
+    """Every NodeResourcesFit reason of a node that does not fit (upstream lists them all)."""
     info = node.info
-    reason = _static_reason(pod, info)
-    if reason is not None:
-        reasons[reason] = reasons.get(reason, 0) + 1
-        return False
-    fits = True
     if node.pod_count + 1 > info.max_pods:
         reasons[REASON_TOO_MANY_PODS] = reasons.get(REASON_TOO_MANY_PODS, 0) + 1
-        fits = False
     requested, allocatable = node.requested, info.allocatable
     for name, amount in pod.requests.items():
         if requested.get(name, 0) + amount > allocatable.get(name, 0):
             short = f"Insufficient {name}"
             reasons[short] = reasons.get(short, 0) + 1
-            fits = False
-    return fits
 
 
 def _static_reason(pod: PodInfo, info: NodeInfo) -> str | None:
@@ -177,18 +201,22 @@ def _affinity_matches(pod: PodInfo, info: NodeInfo) -> bool:
 def _spread_filter(pod: PodInfo, nodes: Sequence[NodeState], candidates: list[NodeState],
                    snapshot: Snapshot, reasons: dict[str, int]) -> list[NodeState]:
     keys = [c.topology_key for c in pod.spread]
-    # Domains are made of the nodes the pod could ever use (affinity honoured) that
-    # carry every constraint's topology key; taints are ignored, as upstream's default.
-    eligible = [n for n in nodes
-                if all(k in n.info.labels for k in keys) and _affinity_matches(pod, n.info)]
+    # Only nodes carrying every constraint's topology key make up domains; each
+    # constraint's node-inclusion policies may narrow that further.
+    labelled = [n for n in nodes if all(k in n.info.labels for k in keys)]
     limits: list[tuple[str, Mapping[str, int], int]] = []
     for c in pod.spread:
         matching = (snapshot.selector_counts(pod.namespace, c.selector)
                     if c.selector is not None else {})
         per_domain: dict[str, int] = {}
-        for n in eligible:
-            domain = n.info.labels[c.topology_key]
-            per_domain[domain] = per_domain.get(domain, 0) + matching.get(n.info.name, 0)
+        for n in labelled:
+            info = n.info
+            if c.honor_affinity and not _affinity_matches(pod, info):
+                continue
+            if c.honor_taints and any(not tolerated(pod.tolerations, t) for t in info.taints):
+                continue
+            domain = info.labels[c.topology_key]
+            per_domain[domain] = per_domain.get(domain, 0) + matching.get(info.name, 0)
         floor = min(per_domain.values(), default=0)
         if c.min_domains is not None and len(per_domain) < c.min_domains:
             floor = 0
@@ -215,25 +243,39 @@ def _best(pod: PodInfo, feasible: list[NodeState], snapshot: Snapshot) -> str:
         return feasible[0].info.name
     zones, per_node = snapshot.group_counts(pod.group) if pod.group else ({}, {})
     cpu, memory = pod.nonzero_cpu, pod.nonzero_memory
-    best_key: tuple[int, int, int, int, float] | None = None
+    preferred = bool(pod.preferred)
+    best_head: tuple[int, int, int, int] | None = None
+    best_load = 0.0
     tied: list[str] = []
     for n in feasible:
         info = n.info
-        prefer = 0
-        if info.prefer_taints:
-            prefer = sum(1 for t in info.prefer_taints if not tolerated(pod.tolerations, t))
-        weight = 0
-        if pod.preferred:
-            weight = sum(w for w, term in pod.preferred if term.matches(info.labels, info.name))
-        alloc = info.allocatable
-        load = (min(1.0, (n.nonzero_cpu + cpu) / alloc[CPU]) if alloc.get(CPU) else 1.0) + (
-            min(1.0, (n.nonzero_memory + memory) / alloc[MEMORY]) if alloc.get(MEMORY) else 1.0)
-        key = (prefer, -weight, zones.get(info.zone, 0), per_node.get(info.name, 0), load)
-        if best_key is None or key < best_key:
-            best_key, tied = key, [info.name]
-        elif key == best_key:
+        # scores 1-3: cheap integers first, so most nodes are dismissed before the load
+        head = (_untolerated_soft_taints(pod, info) if info.prefer_taints else 0,
+                -_preference(pod, info) if preferred else 0,
+                zones.get(info.zone, 0) if zones else 0,
+                per_node.get(info.name, 0) if per_node else 0)
+        if best_head is not None and head > best_head:
+            continue
+        # score 4, least allocated: cpu and memory fractions after placing the pod, each <= 1
+        used_cpu = (n.nonzero_cpu + cpu) / info.cpu if info.cpu else 1.0
+        used_memory = (n.nonzero_memory + memory) / info.memory if info.memory else 1.0
+        load = (used_cpu if used_cpu < 1.0 else 1.0) + (
+            used_memory if used_memory < 1.0 else 1.0)
+        if best_head is None or head < best_head or load < best_load:
+            best_head, best_load, tied = head, load, [info.name]
+        elif load == best_load:
             tied.append(info.name)
     if len(tied) == 1:
         return tied[0]
+    # score 5: a stable per-pod shuffle of the equal nodes
     seed = zlib.crc32(pod.key.encode())
     return min(tied, key=lambda name: (zlib.crc32(name.encode(), seed), name))
+
+
+def _untolerated_soft_taints(pod: PodInfo, info: NodeInfo) -> int:
+    return sum(1 for t in info.prefer_taints if not tolerated(pod.tolerations, t))
+
+
+def _preference(pod: PodInfo, info: NodeInfo) -> int:
+    """The summed weights of the preferred node-affinity terms the node matches."""
+    return sum(w for w, term in pod.preferred if term.matches(info.labels, info.name))

@@ -70,6 +70,12 @@ class SpreadConstraint:
     min_domains: int | None
     # The pod itself matches ``selector``: placing it adds one to its domain.
     self_match: bool
+    # nodeAffinityPolicy Honor (default): only nodes matching the pod's node
+    # affinity/selector make up the domains; Ignore: every node does.
+    honor_affinity: bool = True
+    # nodeTaintsPolicy Honor: nodes with taints the pod does not tolerate are left
+    # out of the domains; Ignore (default): they count.
+    honor_taints: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +116,12 @@ class PodInfo:
             (int(p.get("weight") or 0), NodeSelectorTerm.of(p.get("preference") or {}))
             for p in affinity.get("preferredDuringSchedulingIgnoredDuringExecution") or ())
         phase = (pod.get("status") or {}).get("phase")
-        nonzero = pod_requests(spec, _nonzero)
+        requests, nonzero = _effective(spec, _nonzero)
         return cls(
             key=f"{ns}/{name}" if ns else name, namespace=ns, name=name,
             uid=str(meta.get("uid") or ""), node_name=str(spec.get("nodeName") or ""),
             scheduler_name=str(spec.get("schedulerName") or DEFAULT_SCHEDULER),
-            labels=labels, requests=pod_requests(spec),
+            labels=labels, requests=requests,
             nonzero_cpu=nonzero.get(CPU, 0), nonzero_memory=nonzero.get(MEMORY, 0),
             node_selector=tuple(sorted((str(k), str(v))
                                        for k, v in (spec.get("nodeSelector") or {}).items())),
@@ -171,21 +177,15 @@ def _max(into: Amounts, other: Mapping[str, int]) -> None:
             into[name] = value
 
 
-def pod_requests(spec: Obj, per_container: Callable[[Amounts], Amounts] | None = None
-                 ) -> dict[str, int]:
-    """The pod's effective requests (see the module docstring), overhead included."""
-    def of(ctr: Obj) -> Amounts:
-        amounts = _amounts(ctr.get("resources"))
-        return per_container(amounts) if per_container is not None else amounts
-
+def _combine(containers: Iterable[Amounts], inits: Iterable[tuple[Amounts, bool]],
+             overhead: Mapping[str, int]) -> Amounts:
     total: Amounts = {}
-    for ctr in spec.get("containers") or ():
-        _add(total, of(ctr))
+    for amounts in containers:
+        _add(total, amounts)
     sidecars: Amounts = {}
     init_peak: Amounts = {}
-    for ctr in spec.get("initContainers") or ():
-        own = of(ctr)
-        if ctr.get("restartPolicy") == "Always":
+    for own, sidecar in inits:
+        if sidecar:
             _add(total, own)
             _add(sidecars, own)
             peak = dict(sidecars)
@@ -194,10 +194,33 @@ def pod_requests(spec: Obj, per_container: Callable[[Amounts], Amounts] | None =
             _add(peak, sidecars)
         _max(init_peak, peak)
     _max(total, init_peak)
-    overhead = spec.get("overhead")
-    if overhead:
-        _add(total, {n: to_units(n, v) for n, v in overhead.items()})
-    return {name: value for name, value in total.items() if value}
+    _add(total, overhead)
+    return total
+
+
+def pod_requests(spec: Obj, per_container: Callable[[Amounts], Amounts] | None = None
+                 ) -> dict[str, int]:
+    """The pod's effective requests (see the module docstring), overhead included.
+
+    ``per_container`` rewrites each container's amounts first (``_nonzero``
+    gives the scoring variant).
+    """
+    return _effective(spec, per_container)[0]
+
+
+def _effective(spec: Obj, variant: Callable[[Amounts], Amounts] | None = None
+               ) -> tuple[Amounts, Amounts]:
+    """(effective requests, the same with ``variant`` applied per container)."""
+    containers = [_amounts(c.get("resources")) for c in spec.get("containers") or ()]
+    inits = [(_amounts(c.get("resources")), c.get("restartPolicy") == "Always")
+             for c in spec.get("initContainers") or ()]
+    overhead = {n: to_units(n, v) for n, v in (spec.get("overhead") or {}).items()}
+    requests = _combine(containers, inits, overhead)
+    varied = requests
+    if variant is not None:
+        varied = _combine([variant(a) for a in containers],
+                          [(variant(a), s) for a, s in inits], overhead)
+    return {k: v for k, v in requests.items() if v}, varied
 
 
 def _constraints(spec: Obj, labels: Mapping[str, str]) -> tuple[SpreadConstraint, ...]:
@@ -215,5 +238,7 @@ def _constraints(spec: Obj, labels: Mapping[str, str]) -> tuple[SpreadConstraint
         out.append(SpreadConstraint(
             max_skew=int(raw.get("maxSkew") or 1), topology_key=str(raw.get("topologyKey")),
             selector=selector, min_domains=int(min_domains) if min_domains else None,
-            self_match=selector is not None and selector.matches(labels)))
+            self_match=selector is not None and selector.matches(labels),
+            honor_affinity=raw.get("nodeAffinityPolicy", "Honor") != "Ignore",
+            honor_taints=raw.get("nodeTaintsPolicy", "Ignore") == "Honor"))
     return tuple(out)

@@ -45,7 +45,7 @@ from typing import Any
 
 from mizzen.cluster.scheduler.nodeinfo import NodeInfo
 from mizzen.cluster.scheduler.podinfo import PodInfo
-from mizzen.cluster.scheduler.quantity import QuantityError
+from mizzen.cluster.scheduler.quantity import CPU, MEMORY, QuantityError
 from mizzen.cluster.scheduler.selectors import LabelSelector
 
 __all__ = ["ClusterState", "NodeState"]
@@ -58,11 +58,14 @@ _NO_COUNTS: Mapping[str, int] = {}
 class NodeState:
     """A node's static facts plus the totals of the pods on it (read-only to callers)."""
 
-    __slots__ = ("info", "nonzero_cpu", "nonzero_memory", "pod_count", "requested")
+    __slots__ = ("info", "nonzero_cpu", "nonzero_memory", "pod_count", "requested",
+                 "requested_cpu", "requested_memory")
 
     def __init__(self, info: NodeInfo) -> None:
         self.info = info
         self.requested: dict[str, int] = {}  # summed effective requests of its pods
+        self.requested_cpu = 0  # requested["cpu"], kept apart for the planner's hot loop
+        self.requested_memory = 0  # requested["memory"]
         self.nonzero_cpu = 0  # summed requests with upstream's defaults (for scoring)
         self.nonzero_memory = 0
         self.pod_count = 0
@@ -75,6 +78,8 @@ class NodeState:
         requested = self.requested
         for name, amount in pod.requests.items():
             requested[name] = requested.get(name, 0) + sign * amount
+        self.requested_cpu = requested.get(CPU, 0)
+        self.requested_memory = requested.get(MEMORY, 0)
         self.nonzero_cpu += sign * pod.nonzero_cpu
         self.nonzero_memory += sign * pod.nonzero_memory
         self.pod_count += sign

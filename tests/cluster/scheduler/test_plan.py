@@ -4,6 +4,7 @@ decision (a node among the acceptable ones, or upstream's message)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -236,16 +237,22 @@ RESOURCES = [
 ]
 
 
-def spread(max_skew: int = 1, key: str = ZONE, min_domains: int | None = None) -> list[Obj]:
+def spread(max_skew: int = 1, key: str = ZONE, min_domains: int | None = None,
+           **extra: Any) -> list[Obj]:
     out: Obj = {"maxSkew": max_skew, "topologyKey": key, "whenUnsatisfiable": "DoNotSchedule",
-                "labelSelector": {"matchLabels": {"app": "db"}}}
+                "labelSelector": {"matchLabels": {"app": "db"}}, **extra}
     if min_domains:
         out["minDomains"] = min_domains
     return [out]
 
 
-def db(name: str, on: str = "", constraints: list[Obj] | None = None) -> Obj:
-    return pod(name, labels={"app": "db"}, node_name=on, spread=constraints)
+def db(name: str, on: str = "", constraints: list[Obj] | None = None, rev: str = "1",
+       **kw: Any) -> Obj:
+    return pod(name, "100m", labels={"app": "db", "rev": rev}, node_name=on,
+               spread=constraints, **kw)
+
+
+TWO_IN_A = [db("d0", "a1"), db("d1", "a1")]
 
 
 TOPOLOGY = [
@@ -261,15 +268,42 @@ TOPOLOGY = [
          [node("a1", "a"), node("b1", "b", cpu="0")], db("new", constraints=spread(2)),
          [db("d0", "a1")], fits("a1")),
     Case("a node without the topology key is rejected for the missing label",
-         [node("a1", "a"), node("bare")], db("new", constraints=spread()), [db("d0", "a1")],
-         message="0/2 nodes are available: 1 node(s) didn't match pod topology spread "
-                 "constraints, 1 node(s) didn't match pod topology spread constraints "
-                 "(missing required label)."),
+         [node("a1", "a"), node("b1", "b", cpu="0"), node("bare")],
+         db("new", constraints=spread()), [db("d0", "a1"), db("d1", "a1")],
+         message="0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match pod "
+                 "topology spread constraints, 1 node(s) didn't match pod topology spread "
+                 "constraints (missing required label)."),
     Case("minDomains above the domains present makes the minimum zero",
          [node("a1", "a"), node("b1", "b")], db("new", constraints=spread(1, min_domains=3)),
          [db("d0", "a1"), db("d1", "b1")],
          message="0/2 nodes are available: 2 node(s) didn't match pod topology spread "
                  "constraints."),
+    Case("nodeTaintsPolicy Ignore (default): a tainted empty zone still sets the minimum",
+         [node("a1", "a"), node("b1", "b", taints=[taint("k")])], db("new", constraints=spread()),
+         [db("d0", "a1")],
+         message="0/2 nodes are available: 1 node(s) didn't match pod topology spread "
+                 "constraints, 1 node(s) had untolerated taint {k: }."),
+    Case("nodeTaintsPolicy Honor leaves the tainted zone out of the domains",
+         [node("a1", "a"), node("b1", "b", taints=[taint("k")])],
+         db("new", constraints=spread(nodeTaintsPolicy="Honor")), [db("d0", "a1")], fits("a1")),
+    Case("nodeAffinityPolicy Honor (default): zones off the selector are no domains",
+         [node("a1", "a", labels={"disk": "ssd"}), node("b1", "b")],
+         db("new", constraints=spread(), node_selector={"disk": "ssd"}), [db("d0", "a1")],
+         fits("a1")),
+    Case("nodeAffinityPolicy Ignore: an empty zone off the selector sets the minimum",
+         [node("a1", "a", labels={"disk": "ssd"}), node("b1", "b")],
+         db("new", constraints=spread(nodeAffinityPolicy="Ignore"),
+            node_selector={"disk": "ssd"}), [db("d0", "a1")],
+         message="0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, "
+                 "1 node(s) didn't match pod topology spread constraints."),
+    Case("matchLabelKeys counts only the pod's own revision (rolling update, step 1/2)",
+         [node("a1", "a"), node("b1", "b", cpu="0")],
+         db("new", constraints=spread(matchLabelKeys=["rev"]), rev="2"), TWO_IN_A, fits("a1")),
+    Case("without matchLabelKeys the old revision's pods count (rolling update, step 2/2)",
+         [node("a1", "a"), node("b1", "b", cpu="0")],
+         db("new", constraints=spread(), rev="2"), TWO_IN_A,
+         message="0/2 nodes are available: 1 Insufficient cpu, "
+                 "1 node(s) didn't match pod topology spread constraints."),
     Case("spread by hostname keeps one per node",
          [node("n1"), node("n2")], db("new", constraints=spread(key="kubernetes.io/hostname")),
          [db("d0", "n1")], fits("n2")),
