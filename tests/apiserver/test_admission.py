@@ -30,6 +30,7 @@ from mizzen.apiserver.admission import (
     delete_options,
     update_options,
 )
+from mizzen.apiserver.admission_match import MUTATING_RES, HookIndex
 from mizzen.apiserver.security import Credentials, ensure_credentials
 from mizzen.apiserver.server import ApiServer
 from tests.conftest import Api
@@ -110,13 +111,8 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def creds(tmp_path: Path) -> Credentials:
-    return ensure_credentials(tmp_path / "hook-pki", ["hook.default.svc"])
-
-
-@pytest.fixture
-async def hook(creds: Credentials) -> AsyncIterator[Hook]:
-    h = Hook(creds)
+async def hook(tmp_path: Path) -> AsyncIterator[Hook]:
+    h = Hook(ensure_credentials(tmp_path / "hook-pki", ["hook.default.svc"]))
     await h.start()
     yield h
     await h.stop()
@@ -136,8 +132,13 @@ def webhook(hook: Hook, path: str, name: str = "", **fields: Any) -> Obj:
               "caBundle": b64(hook.creds.ca_cert_pem)}
     return {"name": name or f"{path.strip('/').split('/')[0]}.example.com",
             "clientConfig": client, "sideEffects": "None", "admissionReviewVersions": ["v1"],
-            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"],
-                       "resources": ["pods"]}], **fields}
+            "rules": rule(["CREATE"], ["pods"]), **fields}
+
+
+def rule(operations: list[str], resources: list[str], group: str = "",
+         scope: str = "*") -> list[Obj]:
+    return [{"operations": operations, "apiGroups": [group], "resources": resources,
+             "apiVersions": ["v1" if group == "" else "*"], "scope": scope}]
 
 
 async def configure(api: Api, kind: str, name: str, *hooks: Obj) -> Obj:
@@ -258,8 +259,7 @@ async def test_validating_webhooks_run_concurrently(
 
 async def test_delete_sends_the_old_object_and_a_patch_on_delete_fails(
         server: ApiServer, api: Api, admission: Admission, hook: Hook) -> None:
-    rules = [{"operations": ["DELETE"], "apiGroups": ["*"], "apiVersions": ["*"],
-              "resources": ["*"]}]
+    rules = rule(["DELETE"], ["*"], "*")
     await configure(api, "validating", "v", webhook(hook, "/allow", rules=rules))
     old = pod()
     await admission.validate(attrs(server, "DELETE"), None, old)
@@ -289,8 +289,7 @@ async def test_delete_sends_the_old_object_and_a_patch_on_delete_fails(
 async def test_rules_match_resources_subresources_and_scope(
         server: ApiServer, api: Api, admission: Admission, hook: Hook,
         resources: list[str], sub: str, scope: str, called: bool) -> None:
-    rules = [{"operations": ["UPDATE"], "apiGroups": [""], "apiVersions": ["v1"],
-              "resources": resources, "scope": scope}]
+    rules = rule(["UPDATE"], resources, scope=scope)
     await configure(api, "validating", "r", webhook(hook, "/allow", rules=rules))
     await admission.validate(attrs(server, "UPDATE", sub=sub), pod(), pod())
     await admission.validate(attrs(server, "CREATE", sub=sub), pod(), None)  # wrong operation
@@ -304,8 +303,7 @@ async def test_namespace_selector(server: ApiServer, api: Api, admission: Admiss
     for name, env in (("prod", "prod"), ("dev", "dev")):
         await api.post("/api/v1/namespaces", {"metadata": {"name": name,
                                                            "labels": {"env": env}}})
-    rules = [{"operations": ["CREATE"], "apiGroups": ["*"], "apiVersions": ["*"],
-              "resources": ["pods", "namespaces", "nodes"]}]
+    rules = rule(["CREATE"], ["pods", "namespaces", "nodes"], "*")
     await configure(api, "validating", "ns", webhook(
         hook, "/allow", rules=rules, namespaceSelector={"matchLabels": {"env": "prod"}}))
     await admission.validate(attrs(server, ns="prod"), pod(ns="prod"), None)
@@ -325,8 +323,7 @@ async def test_namespace_selector(server: ApiServer, api: Api, admission: Admiss
 
 async def test_object_selector_matches_new_or_old_labels(
         server: ApiServer, api: Api, admission: Admission, hook: Hook) -> None:
-    rules = [{"operations": ["*"], "apiGroups": [""], "apiVersions": ["v1"],
-              "resources": ["pods"]}]
+    rules = rule(["*"], ["pods"])
     await configure(api, "validating", "obj", webhook(
         hook, "/allow", rules=rules, objectSelector={"matchExpressions": [
             {"key": "app", "operator": "In", "values": ["web"]}]}))
@@ -339,10 +336,20 @@ async def test_object_selector_matches_new_or_old_labels(
     assert [c[2]["request"]["operation"] for c in hook.calls] == ["CREATE", "UPDATE", "DELETE"]
 
 
+async def test_configuration_changes_apply_to_the_next_request(
+        server: ApiServer, api: Api, admission: Admission, hook: Hook) -> None:
+    config = await configure(api, "mutating", "m", webhook(hook, "/label/one"))
+    assert (await admission.mutate(attrs(server), pod()))["metadata"]["labels"] == {"one": "yes"}
+    index = HookIndex(server.store, MUTATING_RES, mutating=True)
+    assert index.hooks() is index.hooks()  # compiled once per resourceVersion
+    config["webhooks"][0]["clientConfig"]["url"] = f"https://127.0.0.1:{hook.port}/label/two"
+    assert (await api.put(f"{REG}/mutatingwebhookconfigurations/m", config))[0] == 200
+    assert (await admission.mutate(attrs(server), pod()))["metadata"]["labels"] == {"two": "yes"}
+
+
 async def test_webhook_configurations_themselves_are_exempt(
         server: ApiServer, api: Api, admission: Admission, hook: Hook) -> None:
-    rules = [{"operations": ["*"], "apiGroups": ["*"], "apiVersions": ["*"],
-              "resources": ["*/*"]}]
+    rules = rule(["*"], ["*/*"], "*")
     await configure(api, "validating", "all", webhook(hook, "/deny", rules=rules))
     info = server.catalogue.get("admissionregistration.k8s.io", "v1",
                                 "validatingwebhookconfigurations")

@@ -1,0 +1,131 @@
+"""`mizzen up` and `mizzen controller` as processes, driven with the real kubectl."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not on PATH")
+
+
+class Proc:
+    def __init__(self, args: list[str]) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen([sys.executable, "-m", "mizzen", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError("process exited:\n" + "".join(self.lines))
+            self.lines.append(line)
+            m = re.search(pattern, line)
+            if m:
+                return m
+        raise AssertionError(f"{pattern!r} not seen within {timeout}s:\n" + "".join(self.lines))
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+
+@contextmanager
+def mizzen(*args: str) -> Iterator[Proc]:
+    p = Proc(list(args))
+    try:
+        yield p
+    finally:
+        if p.proc.poll() is None:
+            p.proc.kill()
+            p.proc.wait(10)
+
+
+def kubectl(kubeconfig: Path, *args: str, timeout: float = 60) -> str:
+    out = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), *args],
+                         capture_output=True, text=True, timeout=timeout,
+                         env={**os.environ, "KUBECACHEDIR": str(kubeconfig.parent / "cache")})
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_up_runs_a_cluster_that_survives_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "state"
+    kc = data / "kubeconfig"
+    with mizzen("up", "--data-dir", str(data), "--port", "0", "--nodes", "2") as up:
+        up.wait_for("control plane is up")
+        kubectl(kc, "wait", "--for=condition=Ready", "nodes", "--all", "--timeout=30s")
+        nodes = json.loads(kubectl(kc, "get", "nodes", "-o", "json"))["items"]
+        assert len(nodes) == 2
+        kubectl(kc, "create", "deployment", "web", "--image=nginx:1.25", "--replicas=4")
+        assert "successfully rolled out" in kubectl(kc, "rollout", "status", "deployment/web",
+                                                    "--timeout=60s")
+        pods = json.loads(kubectl(kc, "get", "pods", "-o", "json"))["items"]
+        before = {p["metadata"]["uid"]: (p["status"]["podIP"], p["spec"]["nodeName"])
+                  for p in pods}
+        assert len(before) == 4 and all(ip for ip, _ in before.values())
+        assert up.stop() == 0  # Ctrl-C stops cleanly
+    with mizzen("up", "--data-dir", str(data), "--port", "0", "--nodes", "2") as up:
+        up.wait_for("control plane is up")
+        assert "successfully rolled out" in kubectl(kc, "rollout", "status", "deployment/web",
+                                                    "--timeout=60s")
+        pods = json.loads(kubectl(kc, "get", "pods", "-o", "json"))["items"]
+        after = {p["metadata"]["uid"]: (p["status"]["podIP"], p["spec"]["nodeName"])
+                 for p in pods}
+        assert after == before  # the same pods, IPs and nodes: resumed, not rebuilt
+        assert up.stop() == 0
+
+
+def test_controller_manager_runs_separately_with_leader_election(tmp_path: Path) -> None:
+    data = tmp_path / "state"
+    kc = data / "kubeconfig"
+    with mizzen("up", "--data-dir", str(data), "--port", "0", "--nodes", "1",
+                "--no-controllers") as up:
+        up.wait_for(r"Mizzen controllers: none \(--no-controllers\)")
+        with mizzen("controller", "--kubeconfig", str(kc), "--leader-elect") as first:
+            first.wait_for("leader election on kube-system/mizzen-controller-manager")
+
+            def holder() -> str:
+                lease = json.loads(kubectl(kc, "get", "lease", "-n", "kube-system",
+                                           "mizzen-controller-manager", "-o", "json",
+                                           timeout=30))
+                return str(lease["spec"].get("holderIdentity") or "")
+
+            deadline = time.monotonic() + 30
+            while not holder() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            leader = holder()
+            assert leader.endswith(f"_{first.proc.pid}")
+            with mizzen("controller", "--kubeconfig", str(kc), "--leader-elect") as second:
+                second.wait_for("leader election")
+                first.stop(signal.SIGKILL)  # the leader dies without releasing its lease
+                deadline = time.monotonic() + 40  # lease duration 15 s, plus retries
+                while holder() == leader and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                assert holder().endswith(f"_{second.proc.pid}")
+                assert second.stop() == 0
+        assert up.stop() == 0
+
+
+def test_bad_options_are_refused_with_a_message(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "mizzen", "up", "--nodes", "0",
+                          "--data-dir", str(tmp_path)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2 and "--nodes and --zones must be at least 1" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "mizzen", "controller", "--kubeconfig",
+                          str(tmp_path / "missing")], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "error" in out.stderr.lower()
