@@ -57,8 +57,9 @@ from mizzen.apiserver.admission_match import (
     dns_resolver,
     is_exempt,
 )
+from mizzen.apiserver.context import Context
 from mizzen.apiserver.objectmeta import Clock
-from mizzen.apiserver.store import Store
+from mizzen.apiserver.store import Entry, Store
 
 __all__ = [
     "Admission",
@@ -143,6 +144,24 @@ def _check_dry_run(hook: Hook, attrs: Attributes) -> None:
         raise errors.bad_request(f'admission webhook "{hook.name}" does not support dry run')
 
 
+def _patch_failure(obj: Obj, ops: list[Obj]) -> str:
+    """Which operation of a patch fails and how, without the object's content.
+
+    jsonpatch's own messages quote the document (perhaps a Secret), so they are not used.
+    """
+    doc: Any = obj
+    for i, op in enumerate(ops):
+        try:
+            doc = jsonpatch.apply_patch(doc, [op], in_place=False)
+        except Exception as exc:
+            how = {"JsonPointerException": "path not found",
+                   "JsonPatchTestFailed": "test failed",
+                   "JsonPatchConflict": "conflicting path",
+                   "InvalidJsonPatch": "invalid operation"}.get(type(exc).__name__, "error")
+            return f'operation {i} ({str(op.get("op"))[:16]} {str(op.get("path"))[:256]}): {how}'
+    return "the result is not an object"
+
+
 def _collect(attrs: Attributes, hook: Hook, verdict: Verdict) -> None:
     attrs.warnings.extend(verdict.warnings)
     for key, value in verdict.audit_annotations:
@@ -159,6 +178,11 @@ class Admission:
         self._mutating = HookIndex(store, MUTATING_RES, mutating=True)
         self._validating = HookIndex(store, VALIDATING_RES, mutating=False)
         self._caller = Caller(resolver)
+
+    @property
+    def active(self) -> bool:
+        """Whether any webhook is configured at all (the common answer, no, costs little)."""
+        return bool(self._mutating.hooks() or self._validating.hooks())
 
     async def close(self) -> None:
         """Close pooled webhook connections (call when the server stops)."""
@@ -225,9 +249,9 @@ class Admission:
                                   "object, which is not supported for this operation")
         try:
             patched = jsonpatch.apply_patch(obj, ops, in_place=False)
-        except Exception as exc:  # untrusted input: any failure to apply is the webhook's
+        except Exception:  # untrusted input: any failure to apply is the webhook's
             raise errors.internal(f'admission webhook "{hook.name}" returned a patch that '
-                                  f"does not apply: {exc}") from None
+                                  f"does not apply: {_patch_failure(obj, ops)}") from None
         if not isinstance(patched, dict) or (patched.get("apiVersion"), patched.get("kind")) \
                 != (obj.get("apiVersion"), obj.get("kind")):
             raise errors.internal(f'admission webhook "{hook.name}" returned a patch that '
@@ -279,3 +303,23 @@ class Admission:
             return
         log.warning("Failed calling webhook, failing closed %s: %s", hook.name, failure.reason)
         raise errors.internal(str(failure))
+
+
+def request_attributes(ctx: Context, operation: str, name: str) -> Attributes:
+    """The admission attributes of a create or update request."""
+    make = create_options if operation == "CREATE" else update_options
+    return Attributes.of(ctx.info, operation, namespace=ctx.namespace, name=name,
+                         subresource=ctx.subresource, dry_run=ctx.dry_run,
+                         options=make(dry_run=ctx.dry_run, field_manager=ctx.field_manager,
+                                      field_validation=ctx.field_validation),
+                         warnings=ctx.warnings)
+
+
+def unchanged_since(store: Store, ctx: Context, current: Entry) -> None:
+    """After awaiting webhooks: refuse to stage against a value that moved meanwhile."""
+    name = current.obj["metadata"]["name"]
+    latest = store.latest(ctx.info.store_key, ctx.ns, name)
+    if latest is None:
+        raise errors.not_found(ctx.info.plural, ctx.info.group, name)
+    if latest.rv != current.rv:
+        raise errors.conflict(ctx.info.plural, ctx.info.group, name)

@@ -236,7 +236,11 @@ class Caller:
         uid = str(uuid.uuid4())
         body = orjson.dumps({"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview",
                              "request": review_request(uid, attrs, obj, old)})
-        url, server_hostname = self._target(hook)
+        try:
+            url, server_hostname = self._target(hook)
+        except (LookupError, ValueError, OSError) as exc:  # from an injected resolver
+            raise CallFailure(hook.name, f"failed to resolve the webhook service: {exc}"
+                              ) from None
         url = f"{url}?timeout={hook.timeout}s"
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         try:

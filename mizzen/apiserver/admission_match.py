@@ -25,8 +25,9 @@ from __future__ import annotations
 import base64
 import binascii
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,11 +48,14 @@ EXEMPT = frozenset(("mutatingwebhookconfigurations", "validatingwebhookconfigura
                     "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"))
 
 # Subresources whose body is not the parent's kind (group, version, kind).
-SUBRESOURCE_KINDS = {
+SUBRESOURCE_KINDS: Mapping[str, tuple[str, str, str]] = MappingProxyType({
     "scale": ("autoscaling", "v1", "Scale"),
     "binding": ("", "v1", "Binding"),
     "eviction": ("policy", "v1", "Eviction"),
-}
+    "exec": ("", "v1", "PodExecOptions"),
+    "attach": ("", "v1", "PodAttachOptions"),
+    "portforward": ("", "v1", "PodPortForwardOptions"),
+})
 
 
 def default_user() -> dict[str, Any]:
@@ -193,9 +197,14 @@ def tls_context(ca_bundle: str) -> ssl.SSLContext:
     if ca_bundle:
         try:
             pem = base64.b64decode(ca_bundle, validate=True).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ValueError("unable to load root certificates: caBundle is not base64 PEM"
+                             ) from None
+        try:
             ctx = ssl.create_default_context(cadata=pem)
-        except (binascii.Error, UnicodeDecodeError, ssl.SSLError, ValueError) as exc:
-            raise ValueError(f"unable to load root certificates: {type(exc).__name__}") from None
+        except (ssl.SSLError, ValueError):
+            raise ValueError("unable to load root certificates: no valid PEM certificate in "
+                             "caBundle") from None
     else:
         ctx = ssl.create_default_context()
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -252,6 +261,8 @@ def compile_hook(configuration: str, index: int, raw: Obj, mutating: bool) -> Ho
             raw.get("objectSelector"))
     except errors.ApiError as exc:
         ns_sel, obj_sel, selector_error = (), (), exc.message
+    except (AttributeError, TypeError):  # matchLabels or matchExpressions of the wrong type
+        ns_sel, obj_sel, selector_error = (), (), f'webhook "{name}" has an invalid selector'
     timeout = raw.get("timeoutSeconds")
     timeout = min(max(timeout, 1), 30) if isinstance(timeout, int) else 10
     return Hook(configuration, index, name, tuple(_rule(r) for r in raw.get("rules") or ()),
@@ -275,11 +286,13 @@ class HookIndex:
         self._mutating = mutating
         self._by_config: dict[str, tuple[int, list[Hook]]] = {}
         self._stamp: tuple[tuple[str, int], ...] = ()
-        self._hooks: list[Hook] = []
+        self._hooks: tuple[Hook, ...] = ()
 
-    def hooks(self) -> list[Hook]:
-        if not self._store.count(self._res):  # the common case: nothing configured
-            return []
+    def hooks(self) -> tuple[Hook, ...]:
+        # The common case, nothing configured, costs one lookup.  (count() includes staged
+        # writes: a configuration whose deletion is being committed is already ignored.)
+        if not self._store.count(self._res):
+            return ()
         entries = self._store.list_entries(self._res, None)  # sorted by name, as upstream
         stamp = tuple((e.obj["metadata"]["name"], e.rv) for e in entries)
         if stamp == self._stamp:
@@ -294,7 +307,7 @@ class HookIndex:
                                      for i, w in enumerate(raws) if isinstance(w, dict)])
             compiled[name] = cached
         self._by_config, self._stamp = compiled, stamp
-        self._hooks = [h for _, hooks in compiled.values() for h in hooks]
+        self._hooks = tuple(h for _, hooks in compiled.values() for h in hooks)
         return self._hooks
 
 

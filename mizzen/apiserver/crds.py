@@ -26,10 +26,10 @@ from typing import Any
 import orjson
 
 from mizzen.apiserver import errors, objectmeta
+from mizzen.apiserver.context import Context
 from mizzen.apiserver.crdschema import CrdSchema, structural_errors
 from mizzen.apiserver.deletion import DeleteOptions, Deleter
 from mizzen.apiserver.jsonpath import JsonPath, JsonPathError
-from mizzen.apiserver.registry import Context
 from mizzen.apiserver.resources import Catalogue, ResourceInfo
 from mizzen.apiserver.store import Entry, Event, Store
 from mizzen.apiserver.tables import Column, Printer, age

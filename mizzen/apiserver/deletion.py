@@ -19,7 +19,9 @@ from datetime import timedelta
 from typing import Any
 
 from mizzen.apiserver import errors, objectmeta
-from mizzen.apiserver.registry import Context, Registry
+from mizzen.apiserver.admission import Attributes, delete_options, unchanged_since
+from mizzen.apiserver.context import Context
+from mizzen.apiserver.registry import Registry
 from mizzen.apiserver.store import Entry
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -88,6 +90,17 @@ class Deleter:
                                   f"Precondition failed: ResourceVersion in precondition: "
                                   f"{opts.precondition_rv}, ResourceVersion in object meta: "
                                   f"{om.get('resourceVersion')}")
+        if (admission := self.registry.admission) is not None and admission.active:
+            attrs = Attributes.of(info, "DELETE", namespace=ctx.namespace, name=name,
+                                  dry_run=ctx.dry_run, warnings=ctx.warnings,
+                                  options=delete_options(
+                                      dry_run=ctx.dry_run, grace_period=opts.grace_period,
+                                      propagation=opts.propagation,
+                                      precondition_uid=opts.precondition_uid,
+                                      precondition_rv=opts.precondition_rv))
+            await admission.mutate(attrs, None, old)  # mutating hooks may deny deletes too
+            await admission.validate(attrs, None, old)
+            unchanged_since(store, ctx, current)
         if info.store_key == "/namespaces":
             return await self._delete_namespace(ctx, current)
         grace = _pod_grace(old, opts.grace_period) if info.store_key == "/pods" else 0

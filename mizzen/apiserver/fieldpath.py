@@ -22,8 +22,9 @@ structured-merge-diff exists, so this is hand-written, and shaped so:
   members; a struct field holding a map is only a prefix.  That is why
   FieldsV1 shows ``".": {}`` on list items and on labels created by updates.
 
-The walks over object pairs (compare, merge, remove) live in
-:mod:`~mizzen.apiserver.fieldpath_walk`.
+FieldsV1 itself (reading, writing, editing stored tries in place of decoding
+them) is :mod:`~mizzen.apiserver.fieldpath_v1`; the walks over object pairs
+(compare, merge, remove) are :mod:`~mizzen.apiserver.fieldpath_walk`.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, Protocol
 
+from mizzen.apiserver import fieldpath_v1
 from mizzen.apiserver.fieldpath_elements import (
     Path,
     field,
     index,
     key,
-    parse_element,
     path_string,
-    sort_key,
+    sorted_elements,
     value,
 )
 
@@ -77,7 +78,7 @@ class SchemaView(Protocol):
         ...
 
     def key_default(self, name: str) -> Any:
-        """The default of key field ``name`` of this node's items (``None`` if none)."""
+        """The default of field ``name`` of this (list item) node, ``None`` if none."""
         ...
 
     def zero_fields(self) -> Mapping[str, bool]:
@@ -152,8 +153,12 @@ class FieldSet:
         if not other.paths or not self.paths:
             return self
         o = other.paths
+        lengths = sorted({len(q) for q in o})
+        if lengths == [1]:
+            heads = {q[0] for q in o}
+            return FieldSet(p for p in self.paths if p[0] not in heads)
         return FieldSet(p for p in self.paths
-                        if not any(p[:i] in o for i in range(1, len(p) + 1)))
+                        if not any(p[:n] in o for n in lengths if n <= len(p)))
 
     def with_prefix(self, pe: str) -> FieldSet:
         """The paths below element ``pe``, relative to it."""
@@ -161,8 +166,8 @@ class FieldSet:
 
     # -- tree views ---------------------------------------------------------------------
 
-    def trie(self) -> dict[str, tuple[bool, dict[str, Any]]]:
-        """``{element: (is_member, children)}``; children have the same shape."""
+    def trie(self) -> dict[str, Any]:
+        """``{element: [is_member, children]}``; children have the same shape."""
         root: dict[str, list[Any]] = {}
         for p in self.paths:
             level = root
@@ -176,14 +181,14 @@ class FieldSet:
                 level[p[-1]] = [True, {}]
             else:
                 node[0] = True
-        return root  # type: ignore[return-value]
+        return root
 
     def sorted(self) -> list[Path]:
         """Paths in upstream's ``Set.Iterate`` order: members of a node, then its children."""
         out: list[Path] = []
 
         def walk(level: dict[str, Any], prefix: Path) -> None:
-            pes = sorted(level, key=sort_key)
+            pes = sorted_elements(level)
             out.extend((*prefix, pe) for pe in pes if level[pe][0])
             for pe in pes:
                 if level[pe][1]:
@@ -194,44 +199,15 @@ class FieldSet:
 
     def to_fields_v1(self) -> dict[str, Any]:
         """The FieldsV1 trie exactly as upstream emits it (sorted, ``"."`` on member prefixes)."""
-
-        def emit(level: dict[str, Any]) -> dict[str, Any]:
-            out: dict[str, Any] = {}
-            for pe in sorted(level, key=sort_key):
-                member, kids = level[pe]
-                if kids:
-                    sub = emit(kids)
-                    out[pe] = {".": {}, **sub} if member else sub
-                else:
-                    out[pe] = {}
-            return out
-
-        return emit(self.trie())
+        return fieldpath_v1.encode(self.trie())
 
     @classmethod
-    def from_fields_v1(cls, raw: Any) -> FieldSet:
-        """Parse a FieldsV1 trie; :class:`ValueError` if upstream would reject it."""
-        if not isinstance(raw, dict):
-            raise ValueError("fieldsV1 must be an object")
-        out: list[Path] = []
+    def from_fields_v1(cls, raw: Any, *, trusted: bool = False) -> FieldSet:
+        """Parse a FieldsV1 trie; :class:`ValueError` if upstream would reject it.
 
-        def read(level: dict[str, Any], prefix: Path) -> None:
-            for pe, sub in level.items():
-                if pe == ".":
-                    continue
-                try:
-                    canon = parse_element(pe)
-                except LookupError:
-                    continue  # an element kind from the future: dropped, as upstream
-                if not isinstance(sub, dict):
-                    raise ValueError(f"fieldsV1 entry {pe!r} must be an object")
-                path = (*prefix, canon)
-                if not sub or "." in sub:
-                    out.append(path)
-                read(sub, path)
-
-        read(raw, ())
-        return cls(out)
+        ``trusted`` input (this package's own output) skips re-spelling elements.
+        """
+        return cls(fieldpath_v1.decode(raw, trusted=trusted))
 
 
 def item_element(item: Any, i: int, lt: ListType, view: SchemaView) -> str:
@@ -269,17 +245,22 @@ def from_object(obj: Any, view: SchemaView, *, strict: bool = False) -> FieldSet
     problems: list[tuple[str, str]] = []
 
     def walk(v: Any, view: SchemaView, path: Path) -> None:
-        if isinstance(v, dict):
+        if type(v) is dict:
             if view.map_atomic():
                 out.append(path)
                 return
+            member = view.field
             for k, x in v.items():
-                child, declared = view.field(k)
-                p = (*path, field(k))
-                walk(x, child, p)
-                if not declared:
+                child, declared = member(k)
+                p = path + ("f:" + k,)
+                tx = type(x)
+                if tx is dict or tx is list:
+                    walk(x, child, p)
+                    if not declared:
+                        out.append(p)
+                else:
                     out.append(p)
-        elif isinstance(v, list):
+        elif type(v) is list:
             lt = view.list_type()
             if lt.kind == "atomic":
                 out.append(path)
@@ -300,9 +281,11 @@ def from_object(obj: Any, view: SchemaView, *, strict: bool = False) -> FieldSet
                                          + path_string((pe,))))
                     continue
                 seen.add(pe)
-                p = (*path, pe)
-                walk(item, item_view, p)
+                p = path + (pe,)
                 out.append(p)
+                ti = type(item)
+                if ti is dict or ti is list:
+                    walk(item, item_view, p)
         elif path:
             out.append(path)
 

@@ -28,18 +28,23 @@ implementation of structured-merge-diff exists.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
+from types import MappingProxyType
 from typing import Any
 
 import orjson
 
 __all__ = ["Path", "field", "go_json", "index", "key", "parse_element", "path_string",
-           "pe_string", "sort_key", "value"]
+           "pe_string", "sort_key", "sorted_elements", "value"]
 
 # A path from the object's root: a tuple of elements in their FieldsV1 spelling.
 Path = tuple[str, ...]
 
-_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                             "\u2028": "\\u2028", "\u2029": "\\u2029"})
+_GO_ESCAPES = MappingProxyType(str.maketrans({
+    "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}))
+_SPECIAL = re.compile("[<>&\u2028\u2029]")
+_PLAIN = frozenset({str, int, bool, type(None)})  # values JSON spells as Go does
 _INT64 = 2 ** 63
 
 
@@ -56,8 +61,14 @@ def _normalise(v: Any) -> Any:
 
 def go_json(v: Any) -> str:
     """Compact JSON with sorted keys and Go's escaping, the way FieldsV1 spells values."""
-    text = orjson.dumps(_normalise(v), option=orjson.OPT_SORT_KEYS).decode()
-    if any(c in text for c in "<>&\u2028\u2029"):
+    t = type(v)
+    if t is dict:
+        if any(type(x) not in _PLAIN for x in v.values()):
+            v = _normalise(v)
+    elif t is not str and t is not int:
+        v = _normalise(v)
+    text = orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
+    if _SPECIAL.search(text):
         text = text.translate(_GO_ESCAPES)
     return text
 
@@ -135,6 +146,19 @@ def sort_key(pe: str) -> tuple[Any, ...]:
     if kind == "v":
         return (2, _rank(orjson.loads(body)))
     return (3, int(body))
+
+
+def sorted_elements(level: Iterable[str]) -> list[str]:
+    """Elements in upstream order; field names sort as their ``f:`` spelling does."""
+    fields: list[str] = []
+    others: list[str] = []
+    for pe in level:
+        (fields if pe[0] == "f" else others).append(pe)
+    fields.sort()
+    if others:
+        others.sort(key=sort_key)
+        fields.extend(others)
+    return fields
 
 
 def _go_string(v: Any) -> str:

@@ -28,6 +28,7 @@ structured-merge-diff exists.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from mizzen.apiserver.fieldpath import ListType, SchemaView
@@ -37,7 +38,7 @@ __all__ = ["DEDUCED", "BuiltinView", "CrdView", "DeducedView", "SchemaViews"]
 
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 ATOMIC = ListType("atomic")
-_EMPTY: Mapping[str, bool] = {}
+_EMPTY: Mapping[str, bool] = MappingProxyType({})
 
 # Go value (non-pointer) struct fields that exist in an empty object even when
 # optional: ``kubectl create`` of a Deployment owns ``f:spec`` without ``"."``.
@@ -45,7 +46,7 @@ _VALUE_STRUCTS = frozenset({"metadata", "spec", "status", "template", "strategy"
                             "updateStrategy", "jobTemplate", "creationTimestamp",
                             "loadBalancer"})
 # Defaults of list-map key fields that the bundled (OpenAPI v2 derived) schemas lack.
-_KEY_DEFAULTS = {"protocol": "TCP"}
+_KEY_DEFAULTS: Mapping[str, str] = MappingProxyType({"protocol": "TCP"})
 
 
 class DeducedView:
@@ -92,7 +93,8 @@ def _list_type(ext: Any) -> ListType:
 class BuiltinView:
     """A node of a built-in kind's OpenAPI schema."""
 
-    __slots__ = ("_fields", "_item", "_lt", "_node", "_raw", "_schemas", "_values", "_zero")
+    __slots__ = ("_atomic", "_fields", "_item", "_lt", "_node", "_raw", "_schemas", "_values",
+                 "_zero")
 
     def __init__(self, schemas: SchemaSet, raw: Node | None) -> None:
         self._schemas = schemas
@@ -103,6 +105,7 @@ class BuiltinView:
         self._item: SchemaView | None = None
         self._lt: ListType | None = None
         self._zero: Mapping[str, bool] | None = None
+        self._atomic = bool(self._ext("x-kubernetes-map-type") == "atomic")
 
     def _ext(self, name: str) -> Any:
         v = self._raw.get(name)
@@ -135,11 +138,10 @@ class BuiltinView:
         return self._lt
 
     def map_atomic(self) -> bool:
-        return bool(self._ext("x-kubernetes-map-type") == "atomic")
+        return self._atomic
 
     def key_default(self, name: str) -> Any:
-        items = self._schemas.resolve(self._node.get("items")) or {}
-        prop = self._schemas.resolve((items.get("properties") or {}).get(name)) or {}
+        prop = self._schemas.resolve((self._node.get("properties") or {}).get(name)) or {}
         default = prop.get("default")
         return _KEY_DEFAULTS.get(name) if default is None else default
 
@@ -210,8 +212,7 @@ class CrdView:
         return bool(self._node.get("x-kubernetes-map-type") == "atomic")
 
     def key_default(self, name: str) -> Any:
-        items = self._node.get("items")
-        props = items.get("properties") if isinstance(items, dict) else None
+        props = self._node.get("properties")
         prop = props.get(name) if isinstance(props, dict) else None
         return prop.get("default") if isinstance(prop, dict) else None
 

@@ -55,7 +55,8 @@ def same(a: Any, b: Any) -> bool:
     if ta is dict:
         return tb is dict and a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
     if ta is list:
-        return tb is list and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return tb is list and len(a) == len(b) and \
+            all(same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
@@ -92,67 +93,67 @@ def _index_items(items: list[Any] | None, lt: ListType,
     return out
 
 
+# What may stand opposite a map (or a list) without making the node a leaf.
+_MAP_SIDES = frozenset({dict, type(None), _Missing})
+_LIST_SIDES = frozenset({list, type(None), _Missing})
+
+
 def compare(lhs: Any, rhs: Any, view: SchemaView) -> Comparison:
     """Fields added, modified and removed going from ``lhs`` to ``rhs``."""
     added: list[Path] = []
     modified: list[Path] = []
     removed: list[Path] = []
 
-    def leaf(l: Any, r: Any, path: Path) -> None:
-        if l is MISSING:
+    def leaf(a: Any, b: Any, path: Path) -> None:
+        if a is MISSING:
             added.append(path)
-        elif r is MISSING:
+        elif b is MISSING:
             removed.append(path)
-        elif not same(l, r):
+        elif not same(a, b):
             modified.append(path)
 
-    def walk(l: Any, r: Any, view: SchemaView, path: Path) -> None:
-        if type(l) is type(r) and (l is r or l == r):
+    def walk(a: Any, b: Any, view: SchemaView, path: Path) -> None:
+        ta, tb = type(a), type(b)
+        if ta is tb and (a is b or a == b):
             return
-        ld, rd = type(l) is dict, type(r) is dict
-        ll, rl = type(l) is list, type(r) is list
-        if (ld or rd) and not (ll or rl):
-            lm = l if ld else None
-            rm = r if rd else None
-            if (not lm and not rm) or view.map_atomic() or l.__class__ not in _CONTAINER_OK \
-                    or r.__class__ not in _CONTAINER_OK:
-                leaf(l, r, path)
+        if ta is dict or tb is dict:
+            if ta not in _MAP_SIDES or tb not in _MAP_SIDES or (not a and not b) \
+                    or view.map_atomic():
+                leaf(a, b, path)
                 return
-            for k, x in (lm or {}).items():
-                walk(x, rm.get(k, MISSING) if rm else MISSING, view.field(k)[0],
-                     (*path, field(k)))
-            for k, y in (rm or {}).items():
-                if not lm or k not in lm:
+            am: dict[str, Any] = a if ta is dict else {}
+            bm: dict[str, Any] = b if tb is dict else {}
+            for k, x in am.items():
+                walk(x, bm.get(k, MISSING), view.field(k)[0], (*path, field(k)))
+            for k, y in bm.items():
+                if k not in am:
                     walk(MISSING, y, view.field(k)[0], (*path, field(k)))
-        elif (ll or rl) and not (ld or rd):
+        elif ta is list or tb is list:
             lt = view.list_type()
-            if (not l and not r) or lt.kind == "atomic" or l.__class__ not in _LIST_OK \
-                    or r.__class__ not in _LIST_OK:
-                leaf(l, r, path)
+            if ta not in _LIST_SIDES or tb not in _LIST_SIDES or (not a and not b) \
+                    or lt.kind == "atomic":
+                leaf(a, b, path)
                 return
             item_view = view.item()
-            li = _index_items(l if ll else None, lt, item_view)
-            ri = _index_items(r if rl else None, lt, item_view)
-            for pe, x in li.items():
-                walk(x, ri.get(pe, MISSING), item_view, (*path, pe))
-            for pe, y in ri.items():
-                if pe not in li:
+            ai = _index_items(a if ta is list else None, lt, item_view)
+            bi = _index_items(b if tb is list else None, lt, item_view)
+            for pe, x in ai.items():
+                walk(x, bi.get(pe, MISSING), item_view, (*path, pe))
+            for pe, y in bi.items():
+                if pe not in ai:
                     walk(MISSING, y, item_view, (*path, pe))
         else:
-            leaf(l, r, path)
+            leaf(a, b, path)
             return
-        if l is MISSING:
+        if a is MISSING:
             added.append(path)
-        elif r is MISSING:
+        elif b is MISSING:
             removed.append(path)
 
     walk(lhs, rhs, view, ())
     return Comparison(FieldSet(added), FieldSet(modified), FieldSet(removed))
 
 
-# What may stand opposite a map (or a list) without making the node a leaf.
-_CONTAINER_OK = frozenset({dict, type(None), _Missing})
-_LIST_OK = frozenset({list, type(None), _Missing})
 
 
 def merge(lhs: Any, rhs: Any, view: SchemaView) -> Any:
@@ -161,6 +162,8 @@ def merge(lhs: Any, rhs: Any, view: SchemaView) -> Any:
         return lhs
     if lhs is MISSING:
         return rhs
+    if type(lhs) is type(rhs) and lhs == rhs:
+        return lhs  # nothing to merge (see the module docstring on ``==``)
     if type(lhs) is dict and type(rhs) is dict:
         if (not lhs and not rhs) or view.map_atomic():
             return rhs

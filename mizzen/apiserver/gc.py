@@ -25,8 +25,8 @@ import logging
 from typing import Any
 
 from mizzen.apiserver import errors, objectmeta
+from mizzen.apiserver.context import Context
 from mizzen.apiserver.deletion import DeleteOptions, Deleter
-from mizzen.apiserver.registry import Context
 from mizzen.apiserver.resources import Catalogue, ResourceInfo
 from mizzen.apiserver.store import Event, Key, Store
 

@@ -16,8 +16,8 @@ import asyncio
 import logging
 
 from mizzen.apiserver import errors, objectmeta
+from mizzen.apiserver.context import NS_RES, Context
 from mizzen.apiserver.deletion import DeleteOptions, Deleter
-from mizzen.apiserver.registry import NS_RES, Context
 from mizzen.apiserver.resources import Catalogue
 from mizzen.apiserver.store import Event, Store
 

@@ -19,10 +19,18 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from mizzen.apiserver import errors, objectmeta
+from mizzen.apiserver.admission import Admission, request_attributes, unchanged_since
+from mizzen.apiserver.context import (
+    CRD_CLEANUP_FINALIZER,
+    CRD_RES,
+    NS_RES,
+    Context,
+    CustomHooks,
+    prune,
+)
 from mizzen.apiserver.defaults import Defaulter
 from mizzen.apiserver.objectmeta import Clock
 from mizzen.apiserver.patch import APPLY_PATCH, PATCH_TYPES, STRATEGIC_PATCH, apply_patch
@@ -32,74 +40,7 @@ from mizzen.apiserver.schema import SchemaSet
 from mizzen.apiserver.store import Entry, Store
 from mizzen.apiserver.validation import Validator, dns1123_subdomain
 
-NS_RES = "/namespaces"
-CRD_RES = "apiextensions.k8s.io/customresourcedefinitions"
-CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
-
-
-class CustomSchema(Protocol):
-    """What the registry needs of a custom resource version's compiled schema."""
-
-    def validate(self, obj: dict[str, Any]) -> list[errors.Cause]: ...
-
-    def prune(self, obj: dict[str, Any]) -> list[str]: ...
-
-    def default(self, obj: dict[str, Any]) -> None: ...
-
-
-class CustomHooks(Protocol):
-    """Custom-resource support the registry calls into (see :mod:`mizzen.apiserver.crds`)."""
-
-    def schema(self, info: ResourceInfo) -> CustomSchema | None: ...
-
-    def to_storage(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]: ...
-
-    def convert(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]: ...
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
-
-
-@dataclass(slots=True)
-class Context:
-    """What a request says beyond its body: where, who, and how strictly."""
-
-    info: ResourceInfo
-    namespace: str | None
-    name: str | None = None
-    subresource: str = ""
-    field_manager: str = ""
-    field_validation: str = "Warn"  # Strict, Warn or Ignore
-    dry_run: bool = False
-    force: bool = False
-    warnings: list[str] = field(default_factory=list)
-    # "create" and "update" decode a whole object; their strict errors name the kind.
-    verb: str = ""
-
-    @property
-    def ns(self) -> str:
-        return self.namespace or ""
-
-
-def prune(obj: dict[str, Any], paths: list[str]) -> None:
-    """Remove unknown fields (``a.b[2].c``) the decoder of a typed server would drop."""
-    for path in paths:
-        parts: list[str | int] = []
-        for seg in path.split("."):
-            name, _, rest = seg.partition("[")
-            if name:
-                parts.append(name)
-            while rest:
-                idx, _, rest = rest.partition("]")
-                parts.append(int(idx))
-                rest = rest[1:] if rest.startswith("[") else rest
-        cur: Any = obj
-        for p in parts[:-1]:
-            try:
-                cur = cur[p]
-            except (KeyError, IndexError, TypeError):
-                cur = None
-                break
-        if isinstance(cur, dict):
-            cur.pop(parts[-1], None)
 
 
 class Registry:
@@ -113,6 +54,8 @@ class Registry:
         self.defaulter = Defaulter(schemas)
         # Set by the server once custom resources are served.
         self.custom: CustomHooks | None = None
+        # Webhook admission; set by the server (None: no webhooks are consulted).
+        self.admission: Admission | None = None
         # Extra checks per store key (e.g. CRD rules), returning causes for a 422.
         self.checks: dict[str, Callable[[dict[str, Any]], list[errors.Cause]]] = {}
 
@@ -209,6 +152,15 @@ class Registry:
         info = ctx.info
         if ctx.subresource:
             raise errors.method_not_allowed("create", f"{info.plural}/{ctx.subresource}")
+        attrs = None
+        if self.admission is not None and self.admission.active:
+            # Webhooks see the defaulted object before system metadata is set, as upstream.
+            meta = obj.setdefault("metadata", {})
+            if info.namespaced and ctx.namespace:
+                meta.setdefault("namespace", ctx.namespace)
+            self.defaulter.apply(info, obj)
+            attrs = request_attributes(ctx, "CREATE", str(meta.get("name") or ""))
+            obj = self._check_type(ctx, await self.admission.mutate(attrs, obj))
         objectmeta.prepare_create(info, obj, ctx.namespace, self.clock())
         name = obj["metadata"].get("name") or ""
         if not name:
@@ -219,6 +171,9 @@ class Registry:
         self.defaulter.apply(info, obj)
         self._on_create(ctx, obj)
         self._validate(ctx, obj, None)
+        if self.admission is not None and attrs is not None:
+            attrs.name = name  # a generated name is known by now
+            await self.admission.validate(attrs, obj, None)
         self.check_namespace(ctx, name)
         if self.store.latest(info.store_key, ctx.ns, name) is not None:
             raise errors.already_exists(info.plural, info.group, name)
@@ -348,6 +303,17 @@ class Registry:
 
     async def _replace(self, ctx: Context, current: Entry, obj: dict[str, Any]) -> Entry:
         info, old = ctx.info, current.obj
+        attrs, old_view = None, old
+        if self.admission is not None and self.admission.active:
+            if ctx.subresource == "scale":
+                old_view = scale_of(info, old)
+            else:
+                self.defaulter.apply(info, obj)
+            attrs = request_attributes(ctx, "UPDATE", old["metadata"]["name"])
+            obj = await self.admission.mutate(attrs, obj, old_view)
+            if ctx.subresource != "scale":
+                obj = self._check_type(ctx, obj)
+            unchanged_since(self.store, ctx, current)
         if ctx.subresource == "status":
             new = objectmeta.deep_copy(old)
             if "status" in obj:
@@ -372,6 +338,10 @@ class Registry:
             new["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = \
                 new["metadata"]["name"]
         self._validate(ctx, new, old)
+        if self.admission is not None and attrs is not None:
+            view = scale_of(info, new) if ctx.subresource == "scale" else new
+            await self.admission.validate(attrs, view, old_view)
+            unchanged_since(self.store, ctx, current)
         if info.custom and self.custom is not None:
             new = self.custom.to_storage(info, new)
         if objectmeta.same_content(new, old):

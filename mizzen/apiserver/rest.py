@@ -23,11 +23,12 @@ import yaml
 from aiohttp import web
 
 from mizzen.apiserver import errors, protobuf, tables
+from mizzen.apiserver.context import Context
 from mizzen.apiserver.crds import CustomResources
 from mizzen.apiserver.deletion import DeleteOptions, Deleter, success_status
 from mizzen.apiserver.paths import ResourcePath
 from mizzen.apiserver.reads import ListOptions, list_objects, wait_for_rv
-from mizzen.apiserver.registry import Context, Registry
+from mizzen.apiserver.registry import Registry
 from mizzen.apiserver.resources import Catalogue, ResourceInfo
 from mizzen.apiserver.scale import scale_of
 from mizzen.apiserver.selectors import make_predicate

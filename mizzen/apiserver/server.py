@@ -20,6 +20,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from mizzen.apiserver.admission import Admission, ServiceResolver, dns_resolver
 from mizzen.apiserver.crds import CRD_RES, CustomResources, validate_crd
 from mizzen.apiserver.deletion import Deleter
 from mizzen.apiserver.gc import GarbageCollector
@@ -55,6 +56,8 @@ class ServerConfig:
     min_request_timeout: float = 1800.0
     extra_hosts: list[str] = field(default_factory=list)
     clock: Callable[[], datetime] = utc_now
+    # How webhook clientConfig.service references resolve (tests map them to loopback).
+    webhook_resolver: ServiceResolver = dns_resolver
     version: VersionInfo = field(default_factory=VersionInfo)
 
 
@@ -70,6 +73,8 @@ class ApiServer:
         self.store = Store(self.storage, config.watch_window)
         self.hub = WatchHub(config.watch_buffer)
         self.registry = Registry(self.store, self.schemas, config.clock)
+        self.admission = Admission(self.store, config.clock, resolver=config.webhook_resolver)
+        self.registry.admission = self.admission
         self.deleter = Deleter(self.registry, gc_enabled=True)
         self.namespaces = NamespaceLifecycle(self.deleter, self.catalogue)
         self.gc = GarbageCollector(self.deleter, self.catalogue)
@@ -147,6 +152,7 @@ class ApiServer:
             self._runner = None
         await self.namespaces.stop()
         await self.gc.stop()
+        await self.admission.close()
         await self.custom.stop()
         await self.store.close()
 

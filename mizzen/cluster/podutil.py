@@ -36,6 +36,7 @@ __all__ = [
     "Claim",
     "adopt_patch",
     "available_at",
+    "cache_has_seen",
     "by_controller",
     "claim",
     "controlled_by",
@@ -236,6 +237,26 @@ def deletion_cost(pod: Mapping[str, Any]) -> int:
     except (TypeError, ValueError):
         return 0
     return cost if _INT32[0] <= cost <= _INT32[1] else 0
+
+
+# -- our own writes ---------------------------------------------------------------------
+
+
+def cache_has_seen(cached: Mapping[str, Any] | None, written: Mapping[str, Any]) -> bool:
+    """Whether a cached object already reflects ``written`` (a write's response): same
+    UID and a resourceVersion at least as new.  A controller expecting its write to show
+    up must check this right after the response, with no ``await`` in between: the
+    write's own watch event may have arrived before its response, and an expectation
+    registered after its event would wait for an event that never comes."""
+    if cached is None:
+        return False
+    new, old = _meta(written), _meta(cached)
+    if new.get("uid") != old.get("uid"):
+        return False
+    seen, wrote = str(old.get("resourceVersion", "")), str(new.get("resourceVersion", ""))
+    if seen.isdigit() and wrote.isdigit():
+        return int(seen) >= int(wrote)
+    return seen == wrote
 
 
 # -- claiming --------------------------------------------------------------------------

@@ -22,8 +22,10 @@ a status update (PUT with its resourceVersion).  Events of the plan
 write returned) and deletes are expected under the Deployment's key and
 observed from the ReplicaSet informer; the Deployment's own annotation and
 status writes are expected in a second set, observed from the Deployment
-informer.  While anything is pending the pass does nothing: the write's
-event will enqueue the Deployment again.
+informer.  An update is expected only if the cache has not already seen it
+(its watch event can beat the response; checked with no ``await`` between).
+While anything is pending the pass does nothing: the write's event will
+enqueue the Deployment again.
 
 **Memory between passes** (per Deployment, lost on restart, as harmless as
 upstream losing a failed status write): the name of the ReplicaSet created in
@@ -56,6 +58,7 @@ from mizzen.cluster.podutil import (
     BY_CONTROLLER,
     adopt_patch,
     by_controller,
+    cache_has_seen,
     controller_ref,
     release_patch,
 )
@@ -191,14 +194,12 @@ class DeploymentController:
                                   "resourceVersion": d["metadata"]["resourceVersion"]}}
             patched = await self.client.patch(DEPLOYMENTS, request.name, patch,
                                               request.namespace)
-            self._own.expect_update(request, request.name,
-                                    str(patched["metadata"]["resourceVersion"]))
+            self._expect_own(request, patched)
         elif decision.status is not None:
             body = copy_of(d)
             body["status"] = decision.status
             written = await self.client.update(DEPLOYMENTS, body, subresource="status")
-            self._own.expect_update(request, request.name,
-                                    str(written["metadata"]["resourceVersion"]))
+            self._expect_own(request, written)
             failure = self._create_failures.get(request)
             if decision.fail_after and failure is not None:
                 raise RuntimeError(f"deployment {request}: creating its ReplicaSet failed: "
@@ -225,8 +226,7 @@ class DeploymentController:
                     continue
                 raise
             if adopting:
-                self.expectations.expect_update(request, name,
-                                                str(patched["metadata"]["resourceVersion"]))
+                self._expect_rs(request, patched)
 
     async def _create(self, request: Request, d: Obj, rs: Obj) -> None:
         name = str(rs["metadata"]["name"])
@@ -258,8 +258,7 @@ class DeploymentController:
             if update.min_ready_seconds is not None:
                 rs["spec"]["minReadySeconds"] = update.min_ready_seconds
             written = await self.client.update(REPLICASETS, rs)
-            self.expectations.expect_update(request, update.name,
-                                            str(written["metadata"]["resourceVersion"]))
+            self._expect_rs(request, written)
 
     async def _delete(self, request: Request, names: tuple[str, ...]) -> None:
         for name in names:
@@ -273,6 +272,21 @@ class DeploymentController:
             except BaseException:
                 self.expectations.observe_delete(request, name)
                 raise
+
+    def _expect_own(self, request: Request, written: Obj) -> None:
+        """Wait for our write of the Deployment, unless its event already came."""
+        if not cache_has_seen(self.deployments.cache.get(request.name, request.namespace),
+                              written):
+            self._own.expect_update(request, request.name,
+                                    str(written["metadata"]["resourceVersion"]))
+
+    def _expect_rs(self, request: Request, written: Obj) -> None:
+        """Wait for our write of a ReplicaSet, unless its event already came."""
+        meta = written["metadata"]
+        if not cache_has_seen(self.replicasets.cache.get(meta["name"], request.namespace),
+                              written):
+            self.expectations.expect_update(request, str(meta["name"]),
+                                            str(meta["resourceVersion"]))
 
     def _event(self, d: Obj, type_: str, reason: str, message: str) -> None:
         if self._recorder is not None:

@@ -74,6 +74,7 @@ from mizzen.cluster.deployment.status import (
     TIMED_OUT,
     calculate_status,
     condition,
+    count,
     has_progress_deadline,
     is_complete,
     new_condition,
@@ -163,8 +164,8 @@ class _Pass:
         return DeploymentPlan("clean up old replica sets", delete=doomed) if doomed else None
 
     def status(self, status: Obj, requeue: float | None = None) -> DeploymentPlan:
-        counts = (replicas_of(self.d), status_count({"status": status}, "replicas"),
-                  status_count({"status": status}, "availableReplicas"))
+        counts = (replicas_of(self.d), count(status, "replicas"),
+                  count(status, "availableReplicas"))
         if same_status(self.d.get("status") or {}, status):
             return DeploymentPlan("idle", requeue_after=requeue, counts=counts)
         return DeploymentPlan("status", status=status, counts=counts)

@@ -49,6 +49,7 @@ __all__ = [
     "PROGRESSING",
     "calculate_status",
     "condition",
+    "count",
     "has_progress_deadline",
     "is_complete",
     "new_condition",
@@ -72,8 +73,6 @@ PAUSED = "DeploymentPaused"
 RESUMED = "DeploymentResumed"
 FAILED_RS_CREATE = "ReplicaSetCreateError"
 _MAX_INT32 = 2**31 - 1
-_COUNTS = ("observedGeneration", "replicas", "updatedReplicas", "readyReplicas",
-           "availableReplicas", "unavailableReplicas")
 
 
 def condition(status: Mapping[str, Any], type_: str) -> Obj | None:
@@ -142,22 +141,25 @@ def calculate_status(all_rss: Sequence[Obj], new_rs: Obj | None,
     return status
 
 
+def count(status: Mapping[str, Any], field: str) -> int:
+    """A count of a status dict (0 when absent, as Go's zero value)."""
+    value = status.get(field)
+    return value if isinstance(value, int) else 0
+
+
 def is_complete(deployment: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
     """Every desired pod updated and available, nothing else left, spec observed."""
     desired = replicas_of(deployment)
-    return (status_count({"status": status}, "updatedReplicas") == desired
-            and status_count({"status": status}, "replicas") == desired
-            and status_count({"status": status}, "availableReplicas") == desired
-            and status_count({"status": status}, "observedGeneration")
+    return (count(status, "updatedReplicas") == desired
+            and count(status, "replicas") == desired
+            and count(status, "availableReplicas") == desired
+            and count(status, "observedGeneration")
             >= ((deployment.get("metadata") or {}).get("generation") or 0))
 
 
 def _progressing(deployment: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Any sign of progress since the stored status (``DeploymentProgressing``)."""
     old = deployment.get("status") or {}
-
-    def count(status: Mapping[str, Any], field: str) -> int:
-        return status_count({"status": status}, field)
-
     return (count(new, "updatedReplicas") > count(old, "updatedReplicas")
             or count(new, "replicas") - count(new, "updatedReplicas")
             < count(old, "replicas") - count(old, "updatedReplicas")
@@ -196,8 +198,7 @@ def rollout_status(all_rss: Sequence[Obj], new_rs: Obj | None,
     deadline = has_progress_deadline(deployment)
     if not deadline:
         remove_condition(status, PROGRESSING)
-    complete_before = (status_count({"status": status}, "replicas")
-                       == status_count({"status": status}, "updatedReplicas")
+    complete_before = (count(status, "replicas") == count(status, "updatedReplicas")
                        and current is not None and current.get("reason") == NEW_RS_AVAILABLE)
     subject = _subject(deployment, new_rs)
     if deadline and not complete_before:
@@ -251,8 +252,7 @@ def _stuck_requeue(deployment: Mapping[str, Any], status: Mapping[str, Any],
 
 
 def _normal(status: Mapping[str, Any]) -> Obj:
-    out = {k: v for k, v in status.items() if v not in (None, 0, [], {})}
-    return out
+    return {k: v for k, v in status.items() if v not in (None, 0, [], {})}
 
 
 def same_status(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

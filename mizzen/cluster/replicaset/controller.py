@@ -26,7 +26,9 @@ what to do, makes that one kind of write and returns:
 **Expectations.**  Creates and deletes are recorded by pod name before the
 cache can show them: a create's name is known only from its response, and
 with no ``await`` between the response and the check, a pod already in the
-cache is simply not expected.  Adoptions are expected as updates.  Our own
+cache is simply not expected.  Adoptions are expected as updates, under the
+same rule (:func:`~mizzen.cluster.podutil.cache_has_seen`): a write's watch
+event can beat its response.  Our own
 status writes are expected too (a separate set keyed by the ReplicaSet), so a
 pass never recomputes a status from a cache that has not seen the last one.
 A pass with pending expectations makes no write.
@@ -50,6 +52,7 @@ from mizzen.client.resources import PODS, REPLICASETS
 from mizzen.cluster.podutil import (
     BY_CONTROLLER,
     adopt_patch,
+    cache_has_seen,
     controller_of,
     controller_ref,
     orphan_key,
@@ -247,7 +250,8 @@ class ReplicaSetController:
                 if exc.not_found:
                     continue
                 raise
-            if name in decision.adopt:
+            if name in decision.adopt and not cache_has_seen(
+                    self.pods.cache.get(name, request.namespace), patched):
                 self.expectations.expect_update(request, name,
                                                 str(patched["metadata"]["resourceVersion"]))
 
@@ -303,8 +307,10 @@ class ReplicaSetController:
         body.update(status)
         patched = await self.client.patch(REPLICASETS, request.name, {"status": body},
                                           request.namespace, subresource="status")
-        self._own.expect_update(request, request.name,
-                                str(patched["metadata"]["resourceVersion"]))
+        if not cache_has_seen(self.replicasets.cache.get(request.name, request.namespace),
+                              patched):
+            self._own.expect_update(request, request.name,
+                                    str(patched["metadata"]["resourceVersion"]))
 
     def _failed(self, request: Request, rs: Obj, reason: str, verb: str,
                 exc: BaseException) -> None:

@@ -23,6 +23,7 @@ from tests.cluster.replicaset.harness import (
     progressing,
     rolled_out,
     running,
+    stuck,
 )
 from tests.runtime.util import wait_for_async
 
@@ -204,6 +205,9 @@ async def test_progress_deadline_exceeded_when_new_pods_never_become_ready(
         await client.patch(DEPLOYMENTS, "web", set_image("nginx:broken"), NS,
                            patch_type="strategic")
         await wait_for_async(progressing(client, "NewReplicaSetCreated"))
+        # 2 replicas: maxSurge 1, maxUnavailable 0 -> one new pod, never ready; no more
+        # progress is possible once the status counts it.
+        await wait_for_async(stuck(client, updated=1, total=3), what="a stuck rollout")
         assert await progressing(client, "ProgressDeadlineExceeded")() is None
         clock.jump(62)  # the controller asked to look again once the deadline passes
         cond = await wait_for_async(progressing(client, "ProgressDeadlineExceeded"))
@@ -211,9 +215,45 @@ async def test_progress_deadline_exceeded_when_new_pods_never_become_ready(
                       if rs["metadata"]["annotations"][REVISION] == "2")
         assert cond["status"] == "False"
         assert cond["message"] == f'ReplicaSet "{new_rs}" has timed out progressing.'
-        # Availability held: the old pods were not scaled below the floor.
+        # Availability held: maxUnavailable 0 kept both old pods.
         d = await client.get(DEPLOYMENTS, "web", NS)
-        assert d["status"]["availableReplicas"] >= 1
+        assert d["status"]["availableReplicas"] == 2
+
+
+def sizes_are(client: Client, want: list[tuple[str, int]]) -> Any:
+    """Check: (image, spec.replicas) of every ReplicaSet, sorted, equals ``want``."""
+
+    async def check() -> bool:
+        found = sorted((rs["spec"]["template"]["spec"]["containers"][0]["image"],
+                        rs["spec"]["replicas"]) for rs in (await replica_sets(client)).values())
+        return found == want
+
+    return check
+
+
+async def test_scaling_mid_rollout_scales_every_replicaset_proportionally(
+        server: ApiServer, client: Client) -> None:
+    await client.create(DEPLOYMENTS, deployment("web", 10), NS)
+
+    def first_version(p: Obj) -> bool:
+        return bool(p["spec"]["containers"][0]["image"] == "nginx:1.25")
+
+    async with running(server), PodWatch(client, make_ready=first_version):
+        await wait_for_async(rolled_out(client))
+        await client.patch(DEPLOYMENTS, "web", set_image("nginx:broken"), NS,
+                           patch_type="strategic")
+        # New pods never become ready: the rollout stops at 13 pods, 8 of them old.
+        await wait_for_async(sizes_are(client, [("nginx:1.25", 8), ("nginx:broken", 5)]),
+                             what="a stuck rollout")
+        await client.patch(DEPLOYMENTS, "web", {"spec": {"replicas": 20}}, NS)
+        # 25 allowed (20 + 25% surge), 12 more, shared by size: old 8 -> 15, new 5 -> 10.
+        await wait_for_async(sizes_are(client, [("nginx:1.25", 15), ("nginx:broken", 10)]),
+                             what="proportional scaling")
+
+        async def pods_follow() -> bool:
+            return len(await live_pods(client)) == 25
+
+        await wait_for_async(pods_follow)
 
 
 async def test_deleting_a_deployment_collects_its_replicasets_and_pods(

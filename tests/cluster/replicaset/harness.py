@@ -241,3 +241,21 @@ def progressing(client: Client, reason: str, name: str = "web") -> Callable[[], 
         return None
 
     return check
+
+
+def stuck(client: Client, updated: int, total: int, name: str = "web") -> Callable[[], Any]:
+    """An async check: a rollout that cannot go on (new pods never ready) has settled —
+    ``updated`` new and ``total`` pods counted in an up-to-date status, whose Progressing
+    condition (NewReplicaSetCreated or ReplicaSetUpdated) then no longer moves."""
+
+    async def check() -> bool:
+        d = await client.get(DEPLOYMENTS, name, NS)
+        status = d.get("status") or {}
+        reasons = {c["type"]: c["reason"] for c in status.get("conditions") or ()}
+        return bool((status.get("updatedReplicas") or 0) == updated
+                    and (status.get("replicas") or 0) == total
+                    and (status.get("observedGeneration") or 0) >= d["metadata"]["generation"]
+                    and reasons.get("Progressing") in ("NewReplicaSetCreated",
+                                                       "ReplicaSetUpdated"))
+
+    return check
