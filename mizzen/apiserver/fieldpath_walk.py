@@ -1,4 +1,4 @@
-"""Walks over pairs of objects for server-side apply: compare, merge and remove.
+"""Walks over objects for server-side apply: compare, merge, remove and friends.
 
 These are structured-merge-diff's ``typed`` operations (``compare.go``,
 ``merge.go``, ``remove.go``), hand-written since no maintained Python
@@ -10,8 +10,9 @@ follows upstream closely because ownership semantics hang on its details:
   or list item that appears or disappears as a whole (upstream's post-item
   hook): that is how an update comes to own ``k:{"name":"web"}`` itself.  Both
   sides empty (or null) is one leaf, so ``{}`` → absent is a removal.
-  Unchanged subtrees are skipped with one C-level ``==``; the price is that a
-  ``1`` → ``true`` swap inside a container goes unseen (schemas forbid it).
+  Unchanged subtrees are skipped with one C-level ``==`` (here and in
+  :func:`merge`); the price is that a ``1`` → ``true`` swap inside a
+  container goes unseen (schemas forbid it).
 * :func:`merge` is the apply merge: maps recurse, map and set lists merge by
   element with upstream's ordering (the configuration's order for shared and
   new items, live-only items kept in place), atomic values are replaced; a
@@ -20,6 +21,9 @@ follows upstream closely because ownership semantics hang on its details:
 * :func:`remove_items` drops fields, list items and map elements named by a
   field set; a map or list emptied by it disappears (upstream writes ``null``,
   which the typed round trip drops).
+* :func:`members` answers "which of these paths would ``ToFieldSet`` of the
+  object list" by walking only those paths (pruning needs it for a few paths
+  of a large object).
 * :func:`zero_object` is the Go zero value a create is compared against, so
   the creator's managedFields match upstream's (no ``"."`` on ``f:spec``).
 """
@@ -32,7 +36,8 @@ from typing import Any
 from mizzen.apiserver.fieldpath import FieldSet, ListType, Path, SchemaView, item_element
 from mizzen.apiserver.fieldpath_elements import field, index
 
-__all__ = ["MISSING", "Comparison", "compare", "merge", "remove_items", "same", "zero_object"]
+__all__ = ["MISSING", "Comparison", "compare", "members", "merge", "remove_items", "same",
+           "zero_object"]
 
 
 class _Missing:
@@ -260,6 +265,38 @@ def _remove(v: Any, level: dict[str, Any], view: SchemaView) -> Any:
                     items.append(y)
         return items if items else MISSING
     return v
+
+
+def members(obj: Any, fields: FieldSet, view: SchemaView) -> FieldSet:
+    """``fields`` ∩ ``from_object(obj)``, walking only the branches ``fields`` names."""
+    out: list[Path] = []
+
+    def walk(v: Any, level: dict[str, Any], view: SchemaView, path: Path) -> None:
+        if type(v) is dict and not view.map_atomic():
+            for pe, (member, kids) in level.items():
+                if pe[:2] != "f:" or pe[2:] not in v:
+                    continue
+                x = v[pe[2:]]
+                child, declared = view.field(pe[2:])
+                container = type(x) is dict or type(x) is list
+                if member and (not container or not declared or (
+                        child.map_atomic() if type(x) is dict
+                        else child.list_type().kind == "atomic")):
+                    out.append((*path, pe))
+                if kids:
+                    walk(x, kids, child, (*path, pe))
+        elif type(v) is list and view.list_type().kind != "atomic":
+            item_view = view.item()
+            items = _index_items(v, view.list_type(), item_view)
+            for pe, (member, kids) in level.items():
+                if pe in items:
+                    if member:
+                        out.append((*path, pe))
+                    if kids:
+                        walk(items[pe], kids, item_view, (*path, pe))
+
+    walk(obj, fields.trie(), view, ())
+    return FieldSet(out)
 
 
 def zero_object(new: dict[str, Any], view: SchemaView) -> dict[str, Any]:

@@ -142,6 +142,25 @@ def _workload(obj: dict[str, Any], kind: str, causes: list[Cause]) -> None:
     policy = as_dict(template.get("spec")).get("restartPolicy")
     if policy is not None and policy != "Always":
         causes.append(not_supported("spec.template.spec.restartPolicy", policy, ["Always"]))
+    if kind == "Deployment":
+        _deployment_strategy(as_dict(spec.get("strategy")), causes)
+
+
+def _is_zero(value: Any) -> bool:
+    return value == 0 or (isinstance(value, str) and value.strip() in ("0", "0%"))
+
+
+def _deployment_strategy(strategy: dict[str, Any], causes: list[Cause]) -> None:
+    """The rules upstream checks on ``spec.strategy`` beyond the schema."""
+    rolling = strategy.get("rollingUpdate")
+    if strategy.get("type") == "Recreate" and rolling is not None:
+        causes.append(field_forbidden("spec.strategy.rollingUpdate",
+                                      "may not be specified when strategy `type` is 'Recreate'"))
+    if isinstance(rolling, dict) and _is_zero(rolling.get("maxSurge")) and \
+            _is_zero(rolling.get("maxUnavailable")):
+        causes.append(field_invalid("spec.strategy.rollingUpdate.maxUnavailable",
+                                    rolling.get("maxUnavailable"),
+                                    "may not be 0 when `maxSurge` is 0"))
 
 
 def _service(obj: dict[str, Any], causes: list[Cause]) -> None:

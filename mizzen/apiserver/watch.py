@@ -132,7 +132,8 @@ class WatchHub:
                 line = render("ADDED", entry.obj) if render else initial_line(entry)
                 w._push(line, entry.rv)
         for ev in replay or ():
-            w.offer(ev)
+            if ev.res == res:  # the change log holds every resource's events
+                w.offer(ev)
         self._by_res.setdefault(res, set()).add(w)
         if self.on_count:
             self.on_count(res, len(self._by_res[res]))

@@ -20,7 +20,7 @@ import pytest
 
 from mizzen.apiserver.apply import LAST_APPLIED, apply_config
 from mizzen.apiserver.errors import ApiError
-from mizzen.apiserver.fieldpath import SchemaView
+from mizzen.apiserver.fieldpath import FieldSet, SchemaView
 from mizzen.apiserver.fieldpath_elements import path_string
 from mizzen.apiserver.fieldpath_views import SchemaViews
 from mizzen.apiserver.managedfields import (
@@ -161,6 +161,19 @@ def created_by_kubectl_create(w: World) -> None:
     w.update("kubectl-create", lambda new: new.update(obj))
 
 
+def migrate_client_side_entry(w: World) -> None:
+    """What kubectl's ``csaupgrade`` does after its first server-side apply."""
+    def change(obj: Obj) -> None:
+        entries = obj["metadata"]["managedFields"]
+        csa = next(e for e in entries if e["manager"] == "kubectl-client-side-apply")
+        ssa = next(e for e in entries if e["manager"] == "kubectl")
+        union = FieldSet.from_fields_v1(csa["fieldsV1"]) | \
+            FieldSet.from_fields_v1(ssa["fieldsV1"])
+        ssa["fieldsV1"] = union.to_fields_v1()
+        entries.remove(csa)
+    w.update("kubectl", change)
+
+
 SCENARIOS: dict[str, list[Step]] = {
     "shared owners": [
         Step("A applies replicas 3", apply("a", deployment(replicas=3)),
@@ -277,6 +290,18 @@ SCENARIOS: dict[str, list[Step]] = {
                   ["spec"].__getitem__("replicas") == 3 or pytest.fail("annotation"))),
         Step("another manager does not get that grace", apply("other", deployment(
             replicas=4)), fails='Apply failed with 1 conflict: conflict with "kubectl"'),
+        Step("kubectl keeps the annotation under kubectl-last-applied", lambda w: w.apply(
+            "kubectl-last-applied", {"apiVersion": "apps/v1", "kind": "Deployment",
+                                     "metadata": {"name": "web", "annotations": {
+                                         LAST_APPLIED: w.get("metadata.annotations")[
+                                             LAST_APPLIED]}}})),
+        Step("kubectl migrates the client-side entry into its Apply entry",
+             migrate_client_side_entry),
+        Step("kubectl re-applies: what only the old client-side entry held is pruned, "
+             "the labels it applies stay",
+             apply("kubectl", deployment(replicas=3)),
+             both(value("spec.template.metadata.labels", {"app": "web"}),
+                  value("spec.replicas", 3))),
     ],
     "object without managedFields": [
         Step("a legacy object has no managedFields", lambda w: setattr(w, "obj", deployment(

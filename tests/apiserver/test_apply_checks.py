@@ -78,6 +78,7 @@ def test_apply_body_may_be_yaml_or_json() -> None:
     assert decode_apply_body(b"apiVersion: v1\nkind: ConfigMap\n") == {
         "apiVersion": "v1", "kind": "ConfigMap"}
     assert decode_apply_body(b'{"a": 1}') == {"a": 1}
+    assert decode_apply_body(b"t: 2024-01-01T00:00:00Z\n") == {"t": "2024-01-01T00:00:00Z"}
     for bad in (b"- a\n- b\n", b"a: [\n"):
         with pytest.raises(ApiError):
             decode_apply_body(bad)
@@ -144,18 +145,48 @@ def test_pruning_agrees_with_upstreams_three_steps(views: SchemaViews,
             if rng.random() < 0.5:
                 c["env"] = [{"name": n, "value": "1"} for n in rng.sample("AB", rng.randint(1, 2))]
             containers.append(c)
+        meta: Obj = {"finalizers": rng.sample(["f1", "f2"], rng.randint(0, 2))}
         labels = {k: "v" for k in rng.sample(["l1", "l2", "l3"], rng.randint(0, 3))}
-        return deployment(containers=containers, meta={
-            "labels": labels, "finalizers": rng.sample(["f1", "f2"], rng.randint(0, 2))})
+        if labels:
+            meta["labels"] = labels
+        if rng.random() < 0.4:
+            meta["annotations"] = {k: "v" for k in rng.sample(["a1", "a2"], rng.randint(1, 2))}
+        return deployment(containers=containers, meta=meta)
 
-    for _ in range(40):
+    def update(w: World) -> None:
+        """A controller's write: an image, or new labels and annotations (owning the maps)."""
+        containers = w.get("spec.template.spec.containers") or []
+        if containers and rng.random() < 0.5:
+            i = rng.randrange(len(containers))
+            w.update("updater", set_path(f"spec.template.spec.containers.{i}.image", "u"))
+        else:
+            w.update("updater", set_path(rng.choice(["metadata.labels.u", "metadata.labels.u",
+                                                     "metadata.annotations.u"]), "1"))
+
+    def migrate(w: World) -> None:
+        """kubectl's csaupgrade: fold the updater's entry into an applier's entry."""
+        assert w.obj is not None
+        entries = w.obj["metadata"].get("managedFields") or []
+        upd = [e for e in entries if e["manager"] == "updater"]
+        app = [e for e in entries if e["operation"] == "Apply"]
+        if not upd or not app:
+            return
+        target = rng.choice(app)
+
+        def change(obj: Obj) -> None:
+            mine = [e for e in obj["metadata"]["managedFields"] if e["manager"] != "updater"]
+            for e in mine:
+                if e["manager"] == target["manager"] and e["operation"] == "Apply":
+                    e["fieldsV1"] = (FieldSet.from_fields_v1(e["fieldsV1"]) | FieldSet.
+                                     from_fields_v1(upd[0]["fieldsV1"])).to_fields_v1()
+            obj["metadata"]["managedFields"] = mine
+        w.update("kubectl", change)
+
+    for _ in range(100):
         w = World(view)
-        for _ in range(8):
-            if w.obj is not None and rng.random() < 0.25:
-                containers = w.get("spec.template.spec.containers") or []
-                if containers:
-                    i = rng.randrange(len(containers))
-                    w.update("updater", set_path(f"spec.template.spec.containers.{i}.image", "u"))
+        for _ in range(12):
+            if w.obj is not None and rng.random() < 0.35:
+                (update if rng.random() < 0.7 else migrate)(w)
                 continue
             manager, config = rng.choice(["m0", "m1", "m2"]), random_config()
             last = None
@@ -172,7 +203,7 @@ def test_pruning_agrees_with_upstreams_three_steps(views: SchemaViews,
             assert results[0] == results[1]
             checked += last is not None
             w.apply(manager, config, force=True)
-    assert checked > 100
+    assert checked > 150
 
 
 def big_deployment(n: int, image: str = "nginx:1.25") -> Obj:

@@ -16,7 +16,7 @@ from mizzen.apiserver.crdschema import CrdSchema
 from mizzen.apiserver.fieldpath import FieldPathError, FieldSet, SchemaView, from_object
 from mizzen.apiserver.fieldpath_elements import go_json, path_string, pe_string
 from mizzen.apiserver.fieldpath_views import DEDUCED, SchemaViews
-from mizzen.apiserver.fieldpath_walk import compare, merge, remove_items
+from mizzen.apiserver.fieldpath_walk import compare, members, merge, remove_items
 from mizzen.apiserver.schema import SchemaSet
 
 Obj = dict[str, Any]
@@ -278,3 +278,15 @@ def test_editing_a_stored_fields_v1_matches_re_encoding(deployment_view: SchemaV
         assert repr(raw) == snapshot  # the stored trie is never changed
         for p in universe:
             assert fieldpath_v1.has(expected, p) == (p in (start - remove) | add)
+
+
+def test_members_agrees_with_the_whole_field_set(deployment_view: SchemaView) -> None:
+    obj = small_deployment()
+    obj["spec"]["template"]["spec"]["tolerations"] = [{"key": "a"}]
+    full = from_object(obj, deployment_view)
+    probe = full | FieldSet([("f:metadata", "f:labels"), ("f:spec", "f:template"),
+                             ("f:spec", "f:template", "f:spec", "f:tolerations"),
+                             ("f:spec", "f:nope"),
+                             ("f:spec", "f:template", "f:spec", "f:containers",
+                              'k:{"name":"other"}')])
+    assert members(obj, probe, deployment_view) == full

@@ -298,3 +298,24 @@ def test_pvc_spec_is_immutable_except_requests(validator: Validator) -> None:
     shrunk = updated(old, lambda o: o["spec"]["resources"]["requests"].update(storage="512Mi"))
     assert fields(check(validator, shrunk, old)) == [
         ("spec.resources.requests.storage", "FieldValueForbidden")]
+
+
+def test_deployment_strategy_rules() -> None:
+    from mizzen.apiserver.resources import builtin_resources
+    from mizzen.apiserver.schema import SchemaSet
+    from mizzen.apiserver.validation import Validator
+
+    info = next(i for i in builtin_resources() if i.plural == "deployments")
+    labels = {"app": "web"}
+    deploy: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "Deployment",
+                              "metadata": {"name": "web"},
+              "spec": {"selector": {"matchLabels": labels},
+                       "strategy": {"type": "RollingUpdate",
+                                    "rollingUpdate": {"maxSurge": 0, "maxUnavailable": "0%"}},
+                       "template": {"metadata": {"labels": labels},
+                                    "spec": {"containers": [{"name": "c", "image": "x"}]}}}}
+    causes = Validator(SchemaSet()).validate(info, deploy).causes
+    assert [c.field for c in causes] == ["spec.strategy.rollingUpdate.maxUnavailable"]
+    deploy["spec"]["strategy"] = {"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}
+    causes = Validator(SchemaSet()).validate(info, deploy).causes
+    assert [c.field for c in causes] == ["spec.strategy.rollingUpdate"]

@@ -131,3 +131,12 @@ async def test_send_initial_events_ends_with_annotated_bookmark(api: Api) -> Non
         assert [e["type"] for e in events] == ["ADDED", "ADDED", "BOOKMARK"]
         annotations = events[2]["object"]["metadata"]["annotations"]
         assert annotations == {"k8s.io/initial-events-end": "true"}
+
+
+async def test_replay_from_a_resource_version_holds_only_that_resource(api: Api) -> None:
+    _, first = await api.post(PODS, pod("a"))
+    await api.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "cm"}})
+    await api.post(PODS, pod("b"))
+    async with watch(api, f"resourceVersion={first['metadata']['resourceVersion']}") as s:
+        ev = await s.next()
+        assert (ev["object"]["kind"], ev["object"]["metadata"]["name"]) == ("Pod", "b")

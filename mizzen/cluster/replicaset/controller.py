@@ -28,10 +28,11 @@ cache can show them: a create's name is known only from its response, and
 with no ``await`` between the response and the check, a pod already in the
 cache is simply not expected.  Adoptions are expected as updates, under the
 same rule (:func:`~mizzen.cluster.podutil.cache_has_seen`): a write's watch
-event can beat its response.  Our own
-status writes are expected too (a separate set keyed by the ReplicaSet), so a
-pass never recomputes a status from a cache that has not seen the last one.
-A pass with pending expectations makes no write.
+event can beat its response.  Our own status writes are expected too (a
+separate set keyed by the ReplicaSet), so a pass never recomputes a status
+from a cache that has not seen the last one.  While pod expectations are
+pending a pass may still claim pods, but neither creates, deletes nor writes
+the status.
 
 **Failures.**  A failed create or delete is remembered per ReplicaSet and the
 pass fails (the runtime backs off); the next pass writes the

@@ -210,7 +210,7 @@ async def test_progress_deadline_exceeded_when_new_pods_never_become_ready(
         await wait_for_async(stuck(client, updated=1, total=3), what="a stuck rollout")
         assert await progressing(client, "ProgressDeadlineExceeded")() is None
         clock.jump(62)  # the controller asked to look again once the deadline passes
-        cond = await wait_for_async(progressing(client, "ProgressDeadlineExceeded"))
+        cond = await wait_for_async(progressing(client, "ProgressDeadlineExceeded"), timeout=30)
         new_rs = next(name for name, rs in (await replica_sets(client)).items()
                       if rs["metadata"]["annotations"][REVISION] == "2")
         assert cond["status"] == "False"

@@ -22,7 +22,7 @@ from tests.cluster.replicaset.harness import (
     replica_set,
     running,
 )
-from tests.runtime.util import wait_for_async
+from tests.runtime.util import wait_for_async, wait_until
 
 Obj = dict[str, Any]
 
@@ -109,9 +109,13 @@ async def test_adopts_orphans_and_releases_pods_that_stop_matching(
             return not stray["metadata"].get("ownerReferences")
 
         await wait_for_async(released, what="the relabelled pod released")
+
+        async def replaced() -> bool:
+            names = {p["metadata"]["name"] for p in await pods_of(client, "front")}
+            return "stray" not in names and len(names) == 2
+
+        await wait_for_async(replaced, what="a replacement for the released pod")
         await wait_for_async(has_status(client, "front", replicas=2))
-        names = {p["metadata"]["name"] for p in await pods_of(client, "front")}
-        assert "stray" not in names and len(names) == 2  # a replacement was created
 
 
 async def test_terminating_pods_do_not_count(server: ApiServer, client: Client) -> None:
@@ -154,6 +158,8 @@ async def test_status_is_written_only_when_it_changes(server: ApiServer,
     async with running(server) as controllers:
         metrics = controllers.manager.client.metrics
         await wait_for_async(has_status(client, "front", replicas=2))
+        await wait_until(lambda: metrics.counts().get(("patch", "replicasets/status")),
+                         what="the controller saw its status write answered")
         before = metrics.counts()
         passes = controllers.replicasets.passes.get("idle", 0)
         # An update that changes nothing the status depends on: one more pass, no write.

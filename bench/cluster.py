@@ -1,0 +1,413 @@
+"""Benchmark of the simulated cluster: N pods from ReplicaSets to Ready, then deleted.
+
+Run with ``.venv/bin/python bench/cluster.py`` (10,000 pods, one ReplicaSet);
+``--shape many`` makes N/10 ReplicaSets of 10 instead, ``--quick`` runs 1,000 pods,
+``--record`` appends the results to ``docs/benchmarks.md``, ``--profile FILE`` runs the two
+timed phases under cProfile (``--profile-timer wall`` or ``cpu``) and prints the top 25
+functions by cumulative and by own time.
+
+Method
+------
+* **One process, as ``mizzen up``.**  The embedded API server (a temporary data directory,
+  SQLite ``--sync`` FULL by default like ``mizzen up``), and a Manager with
+  ``add_simulated_cluster`` (``--nodes`` nodes of 110 pods, three zones, the zero latency
+  profile: nodes, kubelets, scheduler, ReplicaSet and Deployment controllers) run on this
+  process's event loop; the manager's client speaks HTTPS to the server exactly as it would
+  to a real cluster.  So the process's peak RSS (``ru_maxrss``; tracemalloc is off) and CPU
+  (``ru_utime + ru_stime``, every thread) are the control plane's — plus the benchmark's
+  own client, which only creates and deletes the ReplicaSets and holds two watches.
+* **The benchmark's client** is a separate :class:`~mizzen.client.client.Client`.  Before
+  a phase it starts watching the pods and the ReplicaSets of the benchmark namespace (no
+  polling; the watches resume and relist on their own), keeping a few flag bits per
+  object.  Milestones are the instants the watch first shows all N pods created, bound,
+  Running, Ready (and the ReplicaSet status counting them all ready).
+* **Create phase**: from the first ReplicaSet create to all N pods Running and Ready.
+  **Delete phase**: ReplicaSets deleted with ``propagationPolicy=Background``; to the last
+  pod gone (the server's garbage collector marks the pods terminating, each kubelet writes
+  the final status and deletes the pod with ``gracePeriodSeconds=0``).  After each
+  milestone the benchmark waits for the API writes to stop (event writers draining), so
+  each phase is charged its own writes; the time figures stop at the milestone.
+* **Requests** come from the server's ``apiserver_request_total`` read in-process before
+  and after each phase (every client, every code), broken down by the controllers' and the
+  benchmark's ClientMetrics (which also name ``pods/binding``).  "Writes per pod" counts
+  every create, update, patch and delete except the nodes' Lease renewals (heartbeats cost
+  nodes/10 s whatever the pods do; printed apart); storage commits include the server's
+  internal writes (garbage collection), which are not API requests.
+* **Baseline**, after the measured run (so it cannot raise the peak memory): a fresh
+  server with no controllers in the same process; the same client creates N pods of the
+  same template (by name, ``--concurrency`` in flight) and then deletes them with
+  ``gracePeriodSeconds=0``.  End-to-end times are also given as a ratio to those.
+
+Missed targets do not change the exit code; a phase that times out (``--timeout``) does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import datetime
+import logging
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(REPO))
+
+from bench.cluster_probe import (  # noqa: E402
+    BOUND,
+    READY,
+    RUNNING,
+    TERMINATING,
+    Follower,
+    Sample,
+    is_write,
+    machine_info,
+    max_rss_mib,
+    pod_flags,
+    replicaset_flags,
+    rss_mib,
+    server_requests,
+)
+from bench.cluster_report import (  # noqa: E402
+    Baseline,
+    Phase,
+    Results,
+    Settings,
+    print_profile,
+    print_results,
+    record,
+)
+from mizzen.apiserver.server import ApiServer, ServerConfig  # noqa: E402
+from mizzen.client.client import Client  # noqa: E402
+from mizzen.client.config import ClientConfig  # noqa: E402
+from mizzen.client.metrics import ClientMetrics  # noqa: E402
+from mizzen.client.resources import NAMESPACES, NODES, PODS, REPLICASETS  # noqa: E402
+from mizzen.cluster.config import ClusterConfig  # noqa: E402
+from mizzen.cluster.setup import SimulatedCluster, add_simulated_cluster  # noqa: E402
+from mizzen.runtime.clock import RealClock  # noqa: E402
+from mizzen.runtime.manager import Manager  # noqa: E402
+
+DOCS = REPO / "docs" / "benchmarks.md"
+NS = "bench"
+Obj = dict[str, Any]
+log = logging.getLogger("bench.cluster")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Settings:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--pods", type=int, default=None, help="pods in all (10,000)")
+    p.add_argument("--shape", choices=("one", "many"), default="one",
+                   help="one ReplicaSet of N pods, or N/10 ReplicaSets of 10 (one)")
+    p.add_argument("--nodes", type=int, default=100, help="simulated nodes, 110 pods each (100)")
+    p.add_argument("--quick", action="store_true", help="1,000 pods")
+    p.add_argument("--sync", choices=("FULL", "NORMAL"), default="FULL", type=str.upper,
+                   help="the server's SQLite synchronous mode (FULL, as mizzen up)")
+    p.add_argument("--concurrency", type=int, default=32,
+                   help="the benchmark client's requests in flight (32)")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per phase (600)")
+    p.add_argument("--record", action="store_true", help="append the results to docs/")
+    p.add_argument("--profile", type=Path, help="cProfile the two phases into this file")
+    p.add_argument("--profile-timer", choices=("cpu", "wall"), default="wall",
+                   help="cProfile's clock: wall (perf_counter, cheap; the default) or cpu "
+                        "(the loop thread's CPU time: immune to other processes, but each "
+                        "reading is a system call, which inflates functions called often)")
+    p.add_argument("--docs", type=Path, default=DOCS, help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    pods = a.pods if a.pods is not None else (1000 if a.quick else 10_000)
+    if pods < 10 or (a.shape == "many" and pods % 10):
+        p.error("--pods must be at least 10 (and a multiple of 10 with --shape many)")
+    if a.nodes * 110 < pods:
+        p.error(f"{pods} pods need at least {-(-pods // 110)} nodes of 110 pods")
+    return Settings(pods, a.shape, a.nodes, a.sync, a.concurrency, a.timeout, a.quick,
+                    a.record, a.profile, a.profile_timer, a.docs)
+
+
+# -- objects ------------------------------------------------------------------------------
+
+
+def pod_spec() -> Obj:
+    return {"containers": [{"name": "app", "image": "nginx:1.25",
+                            "ports": [{"containerPort": 80, "name": "http"}],
+                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}
+
+
+def replicaset(name: str, replicas: int) -> Obj:
+    labels = {"app": "bench", "rs": name}
+    return {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": name, "namespace": NS, "labels": {"app": "bench"}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": pod_spec()}}}
+
+
+def plain_pod(name: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": NS, "labels": {"app": "bench"}},
+            "spec": pod_spec()}
+
+
+async def closed_loop(n: int, concurrency: int, op: Callable[[int], Awaitable[Any]]) -> None:
+    """``op(0..n-1)`` with ``concurrency`` in flight; the first failure propagates."""
+    it = iter(range(n))
+
+    async def worker() -> None:
+        for i in it:
+            await op(i)
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, n))))
+
+
+class WarningCounter(logging.Handler):
+    """Counts warnings by logger; prints the first of each logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        n = self.counts.get(record.name, 0)
+        self.counts[record.name] = n + 1
+        if n == 0:
+            print(f"  [log] {record.levelname} {record.name}: {record.getMessage()[:300]}")
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+class Run:
+    """The control plane and the benchmark's client for one measured run."""
+
+    def __init__(self, s: Settings, data: Path) -> None:
+        self.s = s
+        self.server = ApiServer(ServerConfig(data_dir=data, port=0, synchronous=s.sync))
+        self.metrics = ClientMetrics()
+        self.manager: Manager | None = None
+        self.cluster: SimulatedCluster | None = None
+        self.client: Client | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> float:
+        """Server, manager and nodes; returns seconds until every node was Ready."""
+        t0 = time.perf_counter()
+        await self.server.start()
+        config = ClientConfig(server=self.server.url, ca_data=self.server.ca_pem,
+                              token=self.server.token)
+        self.manager = Manager.from_config(config, RealClock())
+        self.cluster = add_simulated_cluster(self.manager, ClusterConfig.with_nodes(self.s.nodes))
+        self.tasks.append(asyncio.create_task(self.manager.run(), name="manager"))
+        self.client = Client(config, metrics=self.metrics, field_manager="bench",
+                             user_agent="mizzen-bench")
+        while True:  # a handful of node LISTs, before anything is measured
+            nodes = (await self.client.list(NODES))["items"]
+            ready = sum(1 for n in nodes if any(c["type"] == "Ready" and c["status"] == "True"
+                                                for c in n["status"].get("conditions", ())))
+            if ready >= self.s.nodes and all(i.has_synced for i in self.manager.informers):
+                break
+            if time.perf_counter() - t0 > self.s.timeout:
+                raise TimeoutError(f"only {ready}/{self.s.nodes} nodes Ready")
+            await asyncio.sleep(0.25)
+        took = time.perf_counter() - t0
+        await self.client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                              "metadata": {"name": NS}})
+        self.pods = Follower(self.client, PODS, NS, pod_flags)
+        self.rss = Follower(self.client, REPLICASETS, NS, replicaset_flags)
+        self.tasks += [asyncio.create_task(self.pods.run()), asyncio.create_task(self.rss.run())]
+        await self.settle(quiet=1.0)
+        return took
+
+    async def stop(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.close()
+        await self.server.stop()
+
+    def api_writes(self) -> int:
+        return sum(n for (verb, res, _, _), n in server_requests(self.server).items()
+                   if is_write(verb) and res != "leases")
+
+    async def settle(self, quiet: float = 0.5, limit: float = 60.0) -> float:
+        """Wait until no API write (heartbeats aside) happened for ``quiet`` seconds."""
+        t0 = time.perf_counter()
+        last = self.api_writes()
+        while time.perf_counter() - t0 < limit:
+            await asyncio.sleep(quiet)
+            now = self.api_writes()
+            if now == last:
+                break
+            last = now
+        return time.perf_counter() - t0
+
+    async def progress(self, label: str, t0: float) -> None:
+        while True:
+            await asyncio.sleep(5)
+            p = self.pods
+            print(f"  {label} {time.perf_counter() - t0:5.0f}s: pods seen {p.ever:,}, "
+                  f"present {p.present:,}, bound {p.count(BOUND):,}, running "
+                  f"{p.count(RUNNING):,}, ready {p.count(READY):,}, terminating "
+                  f"{p.count(TERMINATING):,}; rss {rss_mib():,.0f} MiB", flush=True)
+
+    async def phase(self, name: str, act: Callable[[], Awaitable[None]],
+                    marks: dict[str, asyncio.Future[float]]) -> Phase:
+        assert self.manager is not None
+        before = Sample.take(self.server)
+        mc0, bc0 = self.manager.client.metrics.counts(), self.metrics.counts()
+        ticker = asyncio.create_task(self.progress(name, before.wall))
+        timed_out, submitted = False, float("nan")
+        try:
+            await act()
+            submitted = time.perf_counter()
+            await asyncio.wait_for(asyncio.gather(*marks.values()), self.s.timeout)
+        except TimeoutError:
+            timed_out = True
+            print(f"  {name}: TIMED OUT after {self.s.timeout:.0f}s", flush=True)
+        finally:
+            ticker.cancel()
+        end = time.perf_counter()
+        done = Sample()  # the clock and CPU at the milestone, before the settle
+        settled = await self.settle()
+        after = Sample.take(self.server)
+        return Phase(
+            name=name, seconds=end - before.wall, submitted=submitted - before.wall,
+            marks={k: (f.result() - before.wall if f.done() else None) for k, f in marks.items()},
+            cpu=done.cpu - before.cpu, loop_cpu=done.loop_cpu - before.loop_cpu,
+            settle=settled, requests=after.requests - before.requests,
+            commits=after.commits - before.commits,
+            committed=after.committed - before.committed,
+            controllers=self.manager.client.metrics.delta(mc0), bench=self.metrics.delta(bc0),
+            max_rss=max_rss_mib(), rss=rss_mib(), timed_out=timed_out,
+            others=others(before, done))
+
+    def names(self) -> list[tuple[str, int]]:
+        n = self.s.pods
+        return [("bench", n)] if self.s.shape == "one" else \
+            [(f"bench-{i:04d}", 10) for i in range(n // 10)]
+
+    async def create(self) -> Phase:
+        n, rss, client = self.s.pods, self.names(), self.client
+        assert client is not None
+        p, r = self.pods, self.rss
+        marks = {"created": p.milestone("created", lambda f: f.ever >= n),
+                 "bound": p.milestone("bound", lambda f: f.count(BOUND) >= n),
+                 "running": p.milestone("running", lambda f: f.count(RUNNING) >= n),
+                 "ready": p.milestone("ready", lambda f: f.count(READY) >= n),
+                 "rs status": r.milestone("rs", lambda f: f.count(READY) >= len(rss))}
+
+        async def act() -> None:
+            await closed_loop(len(rss), self.s.concurrency,
+                              lambda i: client.create(REPLICASETS, replicaset(*rss[i])))
+        return await self.phase("create", act, marks)
+
+    async def delete(self) -> Phase:
+        rss, client = self.names(), self.client
+        assert client is not None
+        p, r = self.pods, self.rss
+        marks = {"terminating": p.milestone("t", lambda f: f.present == f.count(TERMINATING)),
+                 "rs gone": r.milestone("rs", lambda f: f.present == 0),
+                 "gone": p.milestone("gone", lambda f: f.present == 0)}
+
+        async def act() -> None:
+            await closed_loop(len(rss), self.s.concurrency, lambda i: client.delete(
+                REPLICASETS, rss[i][0], NS, propagation_policy="Background"))
+        return await self.phase("delete", act, marks)
+
+
+def others(before: Sample, after: Sample) -> float | None:
+    """CPU seconds other processes used on this machine between two samples."""
+    if before.machine is None or after.machine is None:
+        return None
+    return max(0.0, after.machine - before.machine - (after.cpu - before.cpu))
+
+
+async def baseline(s: Settings, data: Path) -> Baseline:
+    """N plain pod creates and N deletes through the API, no controllers."""
+    server = ApiServer(ServerConfig(data_dir=data, port=0, synchronous=s.sync))
+    await server.start()
+    client = Client(ClientConfig(server=server.url, ca_data=server.ca_pem, token=server.token))
+    try:
+        await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                         "metadata": {"name": NS}})
+        await closed_loop(min(s.concurrency, 50), s.concurrency,  # warm the connections
+                          lambda i: client.get(NAMESPACES, NS))
+        s0 = Sample()
+        await closed_loop(s.pods, s.concurrency,
+                          lambda i: client.create(PODS, plain_pod(f"base-{i}")))
+        s1 = Sample()
+        await closed_loop(s.pods, s.concurrency,
+                          lambda i: client.delete(PODS, f"base-{i}", NS, grace_period_seconds=0))
+        s2 = Sample()
+        return Baseline(s1.wall - s0.wall, s1.cpu - s0.cpu, s2.wall - s1.wall, s2.cpu - s1.cpu,
+                        others(s0, s2))
+    finally:
+        await client.close()
+        await server.stop()
+
+
+async def main_async(s: Settings) -> Results:
+    machine = machine_info()
+    with tempfile.TemporaryDirectory(prefix="mizzen-bench-cluster-") as tmp:
+        run = Run(s, Path(tmp) / "main")
+        start_rss = rss_mib()
+        timer = time.thread_time if s.profile_timer == "cpu" else time.perf_counter
+        profiler = cProfile.Profile(timer) if s.profile else None
+        try:
+            nodes_ready = await run.start()
+            idle_rss = rss_mib()
+            print(f"{s.nodes} nodes Ready in {nodes_ready:.1f}s; RSS {idle_rss:,.0f} MiB "
+                  f"(at start {start_rss:,.0f}); creating {s.pods:,} pods "
+                  f"({s.shape} ReplicaSet{'s' if s.shape == 'many' else ''})", flush=True)
+            if profiler is not None:
+                profiler.enable()
+            create = await run.create()
+            print(f"  create: all Ready at {create.marks['ready'] or float('nan'):.1f}s; "
+                  f"deleting", flush=True)
+            delete = await run.delete()
+            if profiler is not None:
+                profiler.disable()
+            peak = max_rss_mib()
+            assert run.cluster is not None and run.manager is not None
+            extra = {
+                "replicaset passes": dict(run.cluster.replicasets.passes),
+                "event recorders": {n: vars(run.manager.event_recorder(n).stats)
+                                    for n in ("replicaset-controller", "default-scheduler")},
+                "informers": {i.resource.plural: vars(i.stats) for i in run.manager.informers},
+                "benchmark watches": {"pods": (run.pods.events, run.pods.restarts,
+                                               run.pods.relists),
+                                      "replicasets": (run.rss.events, run.rss.restarts,
+                                                      run.rss.relists)},
+            }
+        finally:
+            await run.stop()
+        print("baseline: plain pod creates and deletes, no controllers…", flush=True)
+        base = await baseline(s, Path(tmp) / "baseline")
+    if profiler is not None and s.profile is not None:
+        profiler.dump_stats(str(s.profile))
+    return Results(s, machine, nodes_ready, start_rss, idle_rss, peak, create, delete, base,
+                   extra)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    s = parse_args(argv)
+    assert not tracemalloc.is_tracing()
+    counter = WarningCounter()
+    logging.basicConfig(level=logging.WARNING, handlers=[counter])
+    r = asyncio.run(main_async(s))
+    r.warnings = dict(counter.counts)
+    print_results(r)
+    if s.profile is not None:
+        print_profile(s.profile)
+    if s.record:
+        record(r, s.docs, datetime.datetime.now(datetime.UTC))
+        print(f"\nRecorded in {s.docs}")
+    return 1 if r.create.timed_out or r.delete.timed_out else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
