@@ -46,7 +46,7 @@ class Context:
     namespace: str | None
     name: str | None = None
     subresource: str = ""
-    field_manager: str = ""
+    field_manager: str = "kube-apiserver"  # the server's own writes (GC, namespaces, CRDs)
     field_validation: str = "Warn"  # Strict, Warn or Ignore
     dry_run: bool = False
     force: bool = False

@@ -3,8 +3,9 @@
 JSON patch (RFC 6902) comes from the ``jsonpatch`` library; merge patch
 (RFC 7386) is ten lines and faster written here than adapted; strategic merge
 lives in :mod:`mizzen.apiserver.strategicmerge`.  Server-side apply
-(``application/apply-patch+yaml``) is not served yet: it answers 415 until it
-arrives with field ownership (managedFields).
+(``application/apply-patch+yaml``) is not a patch of the live object but a
+merge under field ownership: :mod:`mizzen.apiserver.apply`, called by the
+registry.
 Errors follow kube-apiserver: an unparsable patch is 400, a patch that fails
 to apply (including a failed ``test`` op) is 422.
 """

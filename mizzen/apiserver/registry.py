@@ -23,6 +23,7 @@ from typing import Any
 
 from mizzen.apiserver import errors, objectmeta
 from mizzen.apiserver.admission import Admission, request_attributes, unchanged_since
+from mizzen.apiserver.apply import apply_config, decode_apply_body
 from mizzen.apiserver.context import (
     CRD_CLEANUP_FINALIZER,
     CRD_RES,
@@ -32,6 +33,9 @@ from mizzen.apiserver.context import (
     prune,
 )
 from mizzen.apiserver.defaults import Defaulter
+from mizzen.apiserver.fieldpath import SchemaView
+from mizzen.apiserver.fieldpath_views import SchemaViews
+from mizzen.apiserver.managedfields import reset_fields, set_managed_fields, update_managed_fields
 from mizzen.apiserver.objectmeta import Clock
 from mizzen.apiserver.patch import APPLY_PATCH, PATCH_TYPES, STRATEGIC_PATCH, apply_patch
 from mizzen.apiserver.resources import ResourceInfo
@@ -52,6 +56,7 @@ class Registry:
         self.clock = clock
         self.validator = Validator(schemas)
         self.defaulter = Defaulter(schemas)
+        self.views = SchemaViews(schemas)
         # Set by the server once custom resources are served.
         self.custom: CustomHooks | None = None
         # Webhook admission; set by the server (None: no webhooks are consulted).
@@ -66,6 +71,23 @@ class Registry:
         if entry is None:
             raise errors.not_found(info.plural, info.group, name)
         return entry
+
+    # -- field ownership (server-side apply) -------------------------------------------
+
+    def _view(self, info: ResourceInfo) -> SchemaView:
+        if info.custom:
+            schema = self.custom.schema(info) if self.custom is not None else None
+            return self.views.custom(info.group, info.version, info.kind,
+                                     getattr(schema, "raw", None))
+        return self.views.builtin(info.group, info.version, info.kind)
+
+    def _track(self, ctx: Context, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+        """Maintain ``new``'s managedFields for a create, update or non-apply patch."""
+        info = ctx.info
+        set_managed_fields(new, update_managed_fields(
+            old, new, manager=ctx.field_manager, api_version=info.api_version,
+            subresource=ctx.subresource, now=self.clock(), view=self._view(info),
+            ignored=reset_fields(ctx.subresource, info.has_status, new)))
 
     # -- checks shared by writes ------------------------------------------------------
 
@@ -147,7 +169,7 @@ class Registry:
 
     # -- create ------------------------------------------------------------------------
 
-    async def create(self, ctx: Context, body: Any) -> Entry:
+    async def create(self, ctx: Context, body: Any, *, applied: bool = False) -> Entry:
         obj = self._check_type(ctx, body)
         info = ctx.info
         if ctx.subresource:
@@ -171,6 +193,8 @@ class Registry:
         self.defaulter.apply(info, obj)
         self._on_create(ctx, obj)
         self._validate(ctx, obj, None)
+        if not applied:
+            self._track(ctx, None, obj)
         if self.admission is not None and attrs is not None:
             attrs.name = name  # a generated name is known by now
             await self.admission.validate(attrs, obj, None)
@@ -275,7 +299,9 @@ class Registry:
 
     async def patch(self, ctx: Context, content_type: str, body: bytes) -> Entry:
         info, name = ctx.info, ctx.name or ""
-        if content_type not in PATCH_TYPES or content_type == APPLY_PATCH:
+        if content_type == APPLY_PATCH:
+            return await self.apply(ctx, body)
+        if content_type not in PATCH_TYPES:
             raise errors.unsupported_media_type(content_type)
         current = self.store.latest(info.store_key, ctx.ns, name)
         if current is None:
@@ -301,7 +327,33 @@ class Registry:
                     raise errors.bad_request(f"metadata.{label} cannot be changed by a patch")
         return await self._replace(ctx, current, patched)
 
-    async def _replace(self, ctx: Context, current: Entry, obj: dict[str, Any]) -> Entry:
+    async def apply(self, ctx: Context, body: bytes) -> Entry:
+        """``PATCH`` with ``application/apply-patch+yaml``: server-side apply."""
+        info, name = ctx.info, ctx.name or ""
+        if ctx.subresource not in ("", "status"):
+            raise errors.method_not_allowed("patch", f"{info.plural}/{ctx.subresource}")
+        config = self._check_type(ctx, decode_apply_body(body))
+        current = self.store.latest(info.store_key, ctx.ns, name)
+        if current is None and ctx.subresource:
+            raise errors.not_found(info.plural, info.group, name)
+        live = None
+        if current is not None:
+            live = self.custom.convert(info, current.obj) \
+                if info.custom and self.custom is not None else current.obj
+        rv = (config.get("metadata") or {}).get("resourceVersion")
+        if rv and (current is None or rv != str(current.rv)):
+            raise errors.conflict(info.plural, info.group, name)
+        merged = apply_config(live, config, manager=ctx.field_manager,
+                              api_version=info.api_version, force=ctx.force,
+                              view=self._view(info), now=self.clock(), kind=info.kind,
+                              name=name, subresource=ctx.subresource,
+                              ignored=reset_fields(ctx.subresource, info.has_status, config))
+        if current is None:
+            return await self.create(ctx, merged, applied=True)
+        return await self._replace(ctx, current, merged, applied=True)
+
+    async def _replace(self, ctx: Context, current: Entry, obj: dict[str, Any], *,
+                       applied: bool = False) -> Entry:
         info, old = ctx.info, current.obj
         attrs, old_view = None, old
         if self.admission is not None and self.admission.active:
@@ -321,6 +373,8 @@ class Registry:
             else:
                 new.pop("status", None)
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+            if applied:
+                set_managed_fields(new, (obj.get("metadata") or {}).get("managedFields") or [])
         elif ctx.subresource == "scale":
             new = set_scale_replicas(info, old, obj)
         elif ctx.subresource:
@@ -338,6 +392,8 @@ class Registry:
             new["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = \
                 new["metadata"]["name"]
         self._validate(ctx, new, old)
+        if not applied:
+            self._track(ctx, old, new)
         if self.admission is not None and attrs is not None:
             view = scale_of(info, new) if ctx.subresource == "scale" else new
             await self.admission.validate(attrs, view, old_view)

@@ -23,9 +23,11 @@ import yaml
 from aiohttp import web
 
 from mizzen.apiserver import errors, protobuf, tables
+from mizzen.apiserver.apply import check_patch_options
 from mizzen.apiserver.context import Context
 from mizzen.apiserver.crds import CustomResources
 from mizzen.apiserver.deletion import DeleteOptions, Deleter, success_status
+from mizzen.apiserver.patch import APPLY_PATCH
 from mizzen.apiserver.paths import ResourcePath
 from mizzen.apiserver.reads import ListOptions, list_objects, wait_for_rv
 from mizzen.apiserver.registry import Registry
@@ -348,7 +350,14 @@ class ResourceHandler:
 
     async def _patch(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
         content_type = request.content_type
+        is_apply = content_type == APPLY_PATCH
+        check_patch_options(apply=is_apply, field_manager=query.get("fieldManager"),
+                            force_given="force" in request.query)
+        existed = self.registry.store.latest(ctx.info.store_key, ctx.ns, ctx.name or "")
         entry = await self.registry.patch(ctx, content_type, await request.read())
+        if is_apply and existed is None and not ctx.subresource:
+            return json_response(self._raw(ctx.info, entry) if entry.raw else entry.obj, 201,
+                                 ctx.warnings)
         return self._write_result(ctx, entry)
 
     def _write_result(self, ctx: Context, entry: Entry) -> web.Response:

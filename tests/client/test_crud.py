@@ -103,11 +103,12 @@ async def test_patch_type_checks_and_apply_content_type(client: Client) -> None:
         await client.patch(CONFIGMAPS, "cfg", {}, "default", patch_type="xml")
     with pytest.raises(ValueError, match="force"):
         await client.patch(CONFIGMAPS, "cfg", {}, "default", force=True)
-    # The embedded server does not implement server-side apply; it names the media type.
-    with pytest.raises(ApiError) as err:
-        await client.patch(CONFIGMAPS, "cfg", configmap("cfg"), "default", patch_type="apply",
-                           force=True, field_manager="me")
-    assert err.value.status == 415 and "apply-patch+yaml" in err.value.message
+    # Server-side apply takes ownership of what it sets, and reports it in managedFields.
+    applied = await client.patch(CONFIGMAPS, "cfg", configmap("cfg", {"k": "v"}), "default",
+                                 patch_type="apply", force=True, field_manager="me")
+    assert applied["data"] == {"k": "v"}
+    managers = {(e["manager"], e["operation"]) for e in applied["metadata"]["managedFields"]}
+    assert ("me", "Apply") in managers
 
 
 async def test_status_subresource(client: Client) -> None:
