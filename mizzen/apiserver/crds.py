@@ -12,7 +12,12 @@ before letting the CRD go (the ``customresourcecleanup`` finalizer).
 
 Objects are stored in the CRD's storage version.  With the ``None``
 conversion strategy converting is rewriting ``apiVersion``, done on write
-(:meth:`to_storage`) and on read (:meth:`present`).
+(:meth:`to_storage`) and on read (:meth:`present`), synchronously.  With the
+``Webhook`` strategy converting is an HTTPS call (:mod:`mizzen.apiserver.conversion`),
+so the registry and the REST layer await the ``*_async``/:meth:`served`/
+:meth:`convert_lines` counterparts, which fall back to the synchronous path —
+never suspending — for every other CRD; the sync hooks refuse (500) rather than
+serve a webhook-converted kind unconverted.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from mizzen.apiserver import errors, objectmeta
+from mizzen.apiserver import conversion, errors, objectmeta
 from mizzen.apiserver.context import Context
 from mizzen.apiserver.crdschema import CrdSchema, structural_errors
 from mizzen.apiserver.deletion import DeleteOptions, Deleter
@@ -50,6 +55,7 @@ class CustomVersion:
     storage_version: str
     crd_name: str
     raw_schema: dict[str, Any] | None = None
+    strategy: conversion.Strategy = conversion.NONE
 
 
 def _printer(columns: list[dict[str, Any]]) -> Printer | None:
@@ -92,7 +98,7 @@ def versions_of(crd: dict[str, Any]) -> list[CustomVersion]:
     names = spec.get("names") or {}
     group = spec.get("group", "")
     storage = next((v["name"] for v in spec.get("versions") or () if v.get("storage")), "")
-    out = []
+    out, strategy = [], conversion.strategy_of(crd)
     for v in spec.get("versions") or ():
         if not v.get("served", True):
             continue
@@ -112,7 +118,8 @@ def versions_of(crd: dict[str, Any]) -> list[CustomVersion]:
         schema = CrdSchema(raw_schema) if isinstance(raw_schema, dict) else None
         out.append(CustomVersion(info, schema, _printer(v.get("additionalPrinterColumns") or []),
                                  storage, crd["metadata"]["name"],
-                                 raw_schema if isinstance(raw_schema, dict) else None))
+                                 raw_schema if isinstance(raw_schema, dict) else None,
+                                 strategy))
     return out
 
 
@@ -148,7 +155,7 @@ def validate_crd(crd: dict[str, Any]) -> list[errors.Cause]:
         raw = (v.get("schema") or {}).get("openAPIV3Schema")
         if isinstance(raw, dict):
             causes.extend(structural_errors(raw, f"spec.versions[{i}].schema.openAPIV3Schema"))
-    return causes
+    return causes + conversion.validate_conversion(spec)
 
 
 class CustomResources:
@@ -162,6 +169,8 @@ class CustomResources:
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Calls conversion webhooks; a server with its own service resolver may replace it.
+        self.converter = conversion.Converter()
 
     @property
     def _store(self) -> Store:
@@ -197,7 +206,52 @@ class CustomResources:
         """``obj`` as the version ``info`` serves (a new dict when it must change)."""
         if not info.custom or obj.get("apiVersion") == info.api_version:
             return obj
+        if self.webhook(info):
+            raise errors.internal(f"conversion webhook for {info.group}/{info.version}, "
+                                  f"Kind={info.kind} failed: not converted before serving")
         return {**obj, "apiVersion": info.api_version}
+
+    # -- webhook conversion: the async counterparts -------------------------------------------
+
+    def webhook(self, info: ResourceInfo) -> bool:
+        """Whether converting objects of ``info`` calls a webhook (and must be awaited)."""
+        cv = self.version(info)
+        return cv is not None and cv.strategy.hook is not None
+
+    async def to_storage_async(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
+        cv = self.version(info)
+        if cv is None or cv.strategy.hook is None or cv.storage_version in ("", info.version):
+            return self.to_storage(info, obj)
+        obj = {**obj, "apiVersion": obj.get("apiVersion") or info.api_version,
+               "kind": obj.get("kind") or info.kind}
+        desired = f"{info.group}/{cv.storage_version}"
+        return (await self.converter.convert(cv.strategy, [obj], desired))[0]
+
+    async def convert_async(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
+        return (await self.convert_many(info, [obj]))[0]
+
+    async def convert_many(self, info: ResourceInfo,
+                           objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every object as ``info`` serves it, in one webhook call at most."""
+        cv = self.version(info)
+        if cv is None or cv.strategy.hook is None:
+            return [self.convert(info, o) for o in objs]
+        return await self.converter.convert(cv.strategy, objs, info.api_version)
+
+    async def served(self, info: ResourceInfo, entries: list[Entry]) -> list[Entry]:
+        """Entries as ``info`` serves them; converted ones re-encoded, so :meth:`present`
+        and :meth:`convert` pass them through."""
+        if not self.webhook(info):
+            return entries
+        objs = await self.convert_many(info, [e.obj for e in entries])
+        return [e if o is e.obj and e.raw else Entry(o, orjson.dumps(o), e.rv)
+                for e, o in zip(entries, objs, strict=True)]
+
+    async def convert_lines(self, info: ResourceInfo, lines: list[bytes],
+                            render: conversion.Render | None) -> list[bytes]:
+        """Watch lines of stored objects as ``info`` serves them (one webhook call)."""
+        return await conversion.convert_lines(
+            lines, lambda objs: self.convert_many(info, objs), render)
 
     def present(self, info: ResourceInfo, entry: Entry) -> bytes:
         if not info.custom or entry.obj.get("apiVersion") == info.api_version:
@@ -241,6 +295,7 @@ class CustomResources:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        await self.converter.close()
 
     def on_events(self, batch: list[Event]) -> None:
         for ev in batch:

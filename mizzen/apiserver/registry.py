@@ -29,9 +29,9 @@ from mizzen.apiserver.context import (
     CRD_RES,
     NS_RES,
     Context,
-    CustomHooks,
     prune,
 )
+from mizzen.apiserver.conversion import ConvertingHooks
 from mizzen.apiserver.defaults import Defaulter
 from mizzen.apiserver.fieldpath import SchemaView
 from mizzen.apiserver.fieldpath_views import SchemaViews
@@ -58,7 +58,7 @@ class Registry:
         self.defaulter = Defaulter(schemas)
         self.views = SchemaViews(schemas)
         # Set by the server once custom resources are served.
-        self.custom: CustomHooks | None = None
+        self.custom: ConvertingHooks | None = None
         # Webhook admission; set by the server (None: no webhooks are consulted).
         self.admission: Admission | None = None
         # Extra checks per store key (e.g. CRD rules), returning causes for a 422.
@@ -204,7 +204,9 @@ class Registry:
         if ctx.dry_run:
             return Entry(obj, b"", 0)
         if info.custom and self.custom is not None:
-            obj = self.custom.to_storage(info, obj)
+            obj = await self.custom.to_storage_async(info, obj)  # a webhook call may suspend
+            if self.store.latest(info.store_key, ctx.ns, name) is not None:
+                raise errors.already_exists(info.plural, info.group, name)
         ev = await self.store.write("ADDED", info.store_key, ctx.ns, name, obj)
         return Entry(ev.obj, ev.raw, ev.rv)
 
@@ -313,7 +315,7 @@ class Registry:
             original = scale_of(info, current.obj)
             root = self.schemas.root("autoscaling", "v1", "Scale")
         elif info.custom and self.custom is not None:
-            original = self.custom.convert(info, current.obj)
+            original = await self.custom.convert_async(info, current.obj)
         else:
             original = current.obj
         patched = apply_patch(content_type, original, body, self.schemas, root)
@@ -338,7 +340,7 @@ class Registry:
             raise errors.not_found(info.plural, info.group, name)
         live = None
         if current is not None:
-            live = self.custom.convert(info, current.obj) \
+            live = await self.custom.convert_async(info, current.obj) \
                 if info.custom and self.custom is not None else current.obj
         rv = (config.get("metadata") or {}).get("resourceVersion")
         if rv and (current is None or rv != str(current.rv)):
@@ -399,7 +401,8 @@ class Registry:
             await self.admission.validate(attrs, view, old_view)
             unchanged_since(self.store, ctx, current)
         if info.custom and self.custom is not None:
-            new = self.custom.to_storage(info, new)
+            new = await self.custom.to_storage_async(info, new)  # a webhook call may suspend
+            unchanged_since(self.store, ctx, current)
         if objectmeta.same_content(new, old):
             return current
         if ctx.dry_run:

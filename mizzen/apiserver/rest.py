@@ -109,6 +109,12 @@ class ResourceHandler:
             return self.custom.present(info, entry)
         return entry.raw
 
+    async def _served(self, info: ResourceInfo, entries: list[Entry]) -> list[Entry]:
+        """Entries of a webhook-converted kind converted (one call); others as they are."""
+        if info.custom and self.custom is not None and self.custom.webhook(info):
+            return await self.custom.served(info, entries)
+        return entries
+
     def _obj(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
         if info.custom and self.custom is not None:
             return self.custom.convert(info, obj)
@@ -229,6 +235,7 @@ class ResourceHandler:
 
     async def _get(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
         entry = self.registry.get(ctx.info, ctx.ns, ctx.name or "")
+        entry, = await self._served(ctx.info, [entry])
         return self._render_one(request, ctx, entry)
 
     async def _list(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
@@ -237,8 +244,9 @@ class ResourceHandler:
         opts = ListOptions(query.get("resourceVersion"), query.get("resourceVersionMatch"),
                            query.int("limit"), query.get("continue"))
         result = await list_objects(self.registry.store, info, ctx.namespace, opts, predicate)
+        entries = await self._served(info, result.entries)
         if tables.parse_accept(request.headers.get("Accept", "")) == "table":
-            return json_response(self._table(request, info, result.entries, str(result.rv),
+            return json_response(self._table(request, info, entries, str(result.rv),
                                              result.continue_token, result.remaining))
         meta = b'{"resourceVersion":"' + str(result.rv).encode() + b'"'
         if result.continue_token:
@@ -248,7 +256,7 @@ class ResourceHandler:
         meta += b"}"
         body = b"".join((b'{"kind":"', info.kind.encode(), b'List","apiVersion":"',
                          info.api_version.encode(), b'","metadata":', meta, b',"items":[',
-                         b",".join(self._raw(info, e) for e in result.entries), b"]}"))
+                         b",".join(self._raw(info, e) for e in entries), b"]}"))
         return json_response(body)
 
     async def _watch(self, request: web.Request, ctx: Context,
@@ -292,6 +300,9 @@ class ResourceHandler:
             await resp.write(error_line(expired_status))
             return resp
         render = self._table_renderer(request, info) if table else self._version_renderer(info)
+        # Webhook conversion is async: queue stored lines, convert each chunk before writing.
+        webhook = info.custom and self.custom is not None and self.custom.webhook(info)
+        convert_render, render = (render if table else None, None) if webhook else (None, render)
         watcher = self.hub.open(info.store_key, ctx.namespace, predicate, replay, initial, render)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -321,6 +332,12 @@ class ResourceHandler:
                         watcher.queue.put_nowait(None)
                         break
                     chunk.append(nxt)
+                if webhook and self.custom is not None:
+                    try:
+                        chunk = await self.custom.convert_lines(info, chunk, convert_render)
+                    except errors.ApiError as exc:
+                        await resp.write(error_line(exc.status()))
+                        break
                 await resp.write(b"".join(chunk))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
@@ -341,11 +358,13 @@ class ResourceHandler:
         if ctx.name is not None:
             raise errors.method_not_allowed("create", ctx.info.plural)
         entry = await self.registry.create(ctx, await self._body(request))
+        entry, = await self._served(ctx.info, [entry])
         return json_response(self._raw(ctx.info, entry) if entry.raw else entry.obj, 201,
                              ctx.warnings)
 
     async def _update(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
         entry = await self.registry.update(ctx, await self._body(request))
+        entry, = await self._served(ctx.info, [entry])
         return self._write_result(ctx, entry)
 
     async def _patch(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
@@ -355,6 +374,7 @@ class ResourceHandler:
                             force_given="force" in request.query)
         existed = self.registry.store.latest(ctx.info.store_key, ctx.ns, ctx.name or "")
         entry = await self.registry.patch(ctx, content_type, await request.read())
+        entry, = await self._served(ctx.info, [entry])
         if is_apply and existed is None and not ctx.subresource:
             return json_response(self._raw(ctx.info, entry) if entry.raw else entry.obj, 201,
                                  ctx.warnings)
@@ -375,7 +395,8 @@ class ResourceHandler:
             m = obj["metadata"]
             return json_response(success_status(ctx.info.plural, ctx.info.group, m["name"],
                                                 m.get("uid", "")))
-        return json_response(self._obj(ctx.info, obj))
+        served, = await self._served(ctx.info, [Entry(obj, b"", 0)])
+        return json_response(self._obj(ctx.info, served.obj))
 
     async def _delete_collection(self, request: web.Request, ctx: Context,
                                  query: Query) -> web.Response:

@@ -21,6 +21,7 @@ from types import TracebackType
 from aiohttp import web
 
 from mizzen.apiserver.admission import Admission, ServiceResolver, dns_resolver
+from mizzen.apiserver.conversion import Converter
 from mizzen.apiserver.crds import CRD_RES, CustomResources, validate_crd
 from mizzen.apiserver.deletion import Deleter
 from mizzen.apiserver.gc import GarbageCollector
@@ -79,6 +80,7 @@ class ApiServer:
         self.namespaces = NamespaceLifecycle(self.deleter, self.catalogue)
         self.gc = GarbageCollector(self.deleter, self.catalogue)
         self.custom = CustomResources(self.catalogue, self.deleter)
+        self.custom.converter = Converter(config.webhook_resolver)
         self.registry.custom = self.custom
         self.registry.checks[CRD_RES] = validate_crd
         self.credentials: Credentials | None = None
