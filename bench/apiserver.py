@@ -985,6 +985,8 @@ def accounting(r: Results) -> list[str]:
     out = []
     verbs = ", ".join(f"{v} {n:,.0f}" for v, n in sorted(r.requests_by_verb.items(),
                                                           key=lambda kv: -kv[1]))
+    if r.watch is not None and not {"watch", "WATCH"} & set(r.requests_by_verb):
+        verbs += f" (WATCH not counted by the server; this run opened {r.watch.watchers})"
     out.append(f"API requests by verb (whole run, warm-up included): {verbs}")
     if r.errors_by_code:
         out.append("Non-2xx answers by code: " + ", ".join(

@@ -48,6 +48,7 @@ import asyncio
 import cProfile
 import datetime
 import logging
+import subprocess
 import sys
 import tempfile
 import time
@@ -95,6 +96,7 @@ from mizzen.runtime.clock import RealClock  # noqa: E402
 from mizzen.runtime.manager import Manager  # noqa: E402
 
 DOCS = REPO / "docs" / "benchmarks.md"
+RECORDERS = ("replicaset-controller", "default-scheduler")  # event recorders of the cluster
 NS = "bench"
 Obj = dict[str, Any]
 log = logging.getLogger("bench.cluster")
@@ -229,6 +231,11 @@ class Run:
             await self.client.close()
         await self.server.stop()
 
+    def dropped_events(self) -> int:
+        """Events the controllers' recorders dropped (queue full) so far: writes not made."""
+        assert self.manager is not None
+        return sum(self.manager.event_recorder(n).stats.dropped for n in RECORDERS)
+
     def api_writes(self) -> int:
         return sum(n for (verb, res, _, _), n in server_requests(self.server).items()
                    if is_write(verb) and res != "leases")
@@ -259,6 +266,7 @@ class Run:
         assert self.manager is not None
         before = Sample.take(self.server)
         mc0, bc0 = self.manager.client.metrics.counts(), self.metrics.counts()
+        dropped0 = self.dropped_events()
         ticker = asyncio.create_task(self.progress(name, before.wall))
         timed_out, submitted = False, float("nan")
         try:
@@ -283,7 +291,7 @@ class Run:
             committed=after.committed - before.committed,
             controllers=self.manager.client.metrics.delta(mc0), bench=self.metrics.delta(bc0),
             max_rss=max_rss_mib(), rss=rss_mib(), timed_out=timed_out,
-            others=others(before, done))
+            others=others(before, done), dropped_events=self.dropped_events() - dropped0)
 
     def names(self) -> list[tuple[str, int]]:
         n = self.s.pods
@@ -319,6 +327,18 @@ class Run:
         return await self.phase("delete", act, marks)
 
 
+def git_commit() -> str:
+    """The checked-out commit, "+ local changes" when the tree differs (read-only git)."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, text=True,
+                             capture_output=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO, text=True, capture_output=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (sha or "unknown") + (" + local changes" if dirty.strip() else "")
+
+
 def others(before: Sample, after: Sample) -> float | None:
     """CPU seconds other processes used on this machine between two samples."""
     if before.machine is None or after.machine is None:
@@ -352,6 +372,7 @@ async def baseline(s: Settings, data: Path) -> Baseline:
 
 async def main_async(s: Settings) -> Results:
     machine = machine_info()
+    machine["Commit"] = git_commit()
     with tempfile.TemporaryDirectory(prefix="mizzen-bench-cluster-") as tmp:
         run = Run(s, Path(tmp) / "main")
         start_rss = rss_mib()
@@ -376,7 +397,7 @@ async def main_async(s: Settings) -> Results:
             extra = {
                 "replicaset passes": dict(run.cluster.replicasets.passes),
                 "event recorders": {n: vars(run.manager.event_recorder(n).stats)
-                                    for n in ("replicaset-controller", "default-scheduler")},
+                                    for n in RECORDERS},
                 "informers": {i.resource.plural: vars(i.stats) for i in run.manager.informers},
                 "benchmark watches": {"pods": (run.pods.events, run.pods.restarts,
                                                run.pods.relists),

@@ -22,7 +22,6 @@ serve a webhook-converted kind unconverted.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +34,7 @@ from mizzen.apiserver.context import Context
 from mizzen.apiserver.crdschema import CrdSchema, structural_errors
 from mizzen.apiserver.deletion import DeleteOptions, Deleter
 from mizzen.apiserver.jsonpath import JsonPath, JsonPathError
+from mizzen.apiserver.keyloop import KeyLoop
 from mizzen.apiserver.resources import Catalogue, ResourceInfo
 from mizzen.apiserver.store import Entry, Event, Store
 from mizzen.apiserver.tables import Column, Printer, age
@@ -166,9 +166,7 @@ class CustomResources:
         self._deleter = deleter
         self._versions: dict[tuple[str, str, str], CustomVersion] = {}
         self._by_crd: dict[str, list[CustomVersion]] = {}
-        self._dirty: set[str] = set()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop: KeyLoop[str] = KeyLoop("crd-controller", self._reconcile, log)
         # Calls conversion webhooks; a server with its own service resolver may replace it.
         self.converter = conversion.Converter()
 
@@ -280,21 +278,13 @@ class CustomResources:
             self._catalogue.remove(cv.info.group, cv.info.version, cv.info.plural)
 
     def start(self) -> None:
+        self._loop.start()
         for entry in self._store.list_entries(CRD_RES, None):
             self._register(entry.obj)
-            self._dirty.add(entry.obj["metadata"]["name"])
-        self._task = asyncio.create_task(self._run(), name="crd-controller")
-        if self._dirty:
-            self._wake.set()
+            self._loop.mark(entry.obj["metadata"]["name"])
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._loop.stop()
         await self.converter.close()
 
     def on_events(self, batch: list[Event]) -> None:
@@ -305,11 +295,9 @@ class CustomResources:
                     continue
                 if not objectmeta.is_deleting(ev.obj):
                     self._register(ev.obj)
-                self._dirty.add(ev.name)
+                self._loop.mark(ev.name)
             elif ev.type == "DELETED":
                 self._custom_object_deleted(ev)
-        if self._dirty:
-            self._wake.set()
 
     def _custom_object_deleted(self, ev: Event) -> None:
         """A terminating CRD waits for its objects: each deletion may let it go."""
@@ -317,23 +305,10 @@ class CustomResources:
             if versions and versions[0].info.store_key == ev.res:
                 crd = self._store.get(CRD_RES, "", crd_name)
                 if crd is not None and objectmeta.is_deleting(crd.obj):
-                    self._dirty.add(crd_name)
+                    self._loop.mark(crd_name)
                 return
 
     # -- status and cleanup ------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._dirty:
-                name = self._dirty.pop()
-                try:
-                    await self._reconcile(name)
-                except errors.ApiError as exc:
-                    log.warning("CRD %s: %s", name, exc)
-                except Exception:
-                    log.exception("CRD %s: reconcile failed", name)
 
     async def _reconcile(self, name: str) -> None:
         store = self._store

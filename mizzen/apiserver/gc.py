@@ -20,13 +20,13 @@ decision is re-checked against the newest value in the store before acting.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
-from mizzen.apiserver import errors, objectmeta
+from mizzen.apiserver import objectmeta
 from mizzen.apiserver.context import Context
 from mizzen.apiserver.deletion import DeleteOptions, Deleter
+from mizzen.apiserver.keyloop import KeyLoop
 from mizzen.apiserver.resources import Catalogue, ResourceInfo
 from mizzen.apiserver.store import Event, Key, Store
 
@@ -51,9 +51,8 @@ class GarbageCollector:
         self._catalogue = catalogue
         self._uids: dict[str, Key] = {}
         self._dependents: dict[str, set[Key]] = {}
-        self._dirty: set[Key] = set()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop: KeyLoop[Key] = KeyLoop("garbage-collector", self._process, log,
+                                           retry_codes=(409,), quiet_codes=(404,))
 
     @property
     def _store(self) -> Store:
@@ -90,22 +89,13 @@ class GarbageCollector:
                 key = (info.store_key, entry.obj["metadata"].get("namespace", ""),
                        entry.obj["metadata"]["name"])
                 self._index(key, None, entry.obj)
+        self._loop.start()
         for deps in list(self._dependents.values()):
-            self._dirty.update(deps)
-        for entry_key in list(self._uids.values()):
-            self._dirty.add(entry_key)
-        self._task = asyncio.create_task(self._run(), name="garbage-collector")
-        if self._dirty:
-            self._wake.set()
+            self._loop.mark_all(deps)
+        self._loop.mark_all(list(self._uids.values()))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._loop.stop()
 
     def on_events(self, batch: list[Event]) -> None:
         for ev in batch:
@@ -116,44 +106,26 @@ class GarbageCollector:
             uid = ev.obj["metadata"].get("uid", "")
             if ev.type == "DELETED":
                 # Dependents may now be orphans; owners waiting on this one may proceed.
-                self._dirty.update(self._dependents.get(uid, ()))
+                self._loop.mark_all(self._dependents.get(uid, ()))
                 for owner in _owner_uids(ev.obj):
                     owner_key = self._uids.get(owner)
                     if owner_key is not None:
-                        self._dirty.add(owner_key)
+                        self._loop.mark(owner_key)
                 continue
             finalizers = ev.obj["metadata"].get("finalizers") or ()
             if objectmeta.is_deleting(ev.obj) and (FOREGROUND in finalizers
                                                    or ORPHAN in finalizers):
-                self._dirty.add(key)
+                self._loop.mark(key)
             if objectmeta.is_deleting(ev.obj):
                 for owner in _owner_uids(ev.obj):
                     owner_key = self._uids.get(owner)
                     if owner_key is not None:
-                        self._dirty.add(owner_key)
+                        self._loop.mark(owner_key)
             owners = _owner_uids(ev.obj)
             if owners and any(o not in self._uids for o in owners):
-                self._dirty.add(key)
-        if self._dirty:
-            self._wake.set()
+                self._loop.mark(key)
 
     # -- work ----------------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._dirty:
-                key = self._dirty.pop()
-                try:
-                    await self._process(key)
-                except errors.ApiError as exc:
-                    if exc.code not in (404, 409):
-                        log.warning("garbage collector: %s: %s", key, exc)
-                    if exc.code == 409:
-                        self._dirty.add(key)
-                except Exception:
-                    log.exception("garbage collector: %s failed", key)
 
     def _info(self, store_key: str) -> ResourceInfo | None:
         for info in self._catalogue:

@@ -12,12 +12,12 @@ their final delete arrives as an event.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
-from mizzen.apiserver import errors, objectmeta
+from mizzen.apiserver import objectmeta
 from mizzen.apiserver.context import NS_RES, Context
 from mizzen.apiserver.deletion import DeleteOptions, Deleter
+from mizzen.apiserver.keyloop import KeyLoop
 from mizzen.apiserver.resources import Catalogue
 from mizzen.apiserver.store import Event, Store
 
@@ -32,9 +32,7 @@ class NamespaceLifecycle:
     def __init__(self, deleter: Deleter, catalogue: Catalogue) -> None:
         self._deleter = deleter
         self._catalogue = catalogue
-        self._dirty: set[str] = set()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop: KeyLoop[str] = KeyLoop("namespace-lifecycle", self._finalize, log)
 
     @property
     def _store(self) -> Store:
@@ -50,47 +48,24 @@ class NamespaceLifecycle:
 
     def start(self) -> None:
         # Namespaces already terminating when the server starts are picked up again.
-        for entry in self._store.list_entries(NS_RES, None):
-            if objectmeta.is_deleting(entry.obj):
-                self._dirty.add(entry.obj["metadata"]["name"])
-        self._task = asyncio.create_task(self._run(), name="namespace-lifecycle")
-        if self._dirty:
-            self._wake.set()
+        self._loop.start()
+        self._loop.mark_all(e.obj["metadata"]["name"]
+                            for e in self._store.list_entries(NS_RES, None)
+                            if objectmeta.is_deleting(e.obj))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._loop.stop()
 
     def on_events(self, batch: list[Event]) -> None:
         store = self._store
         for ev in batch:
             if ev.res == NS_RES:
                 if objectmeta.is_deleting(ev.obj) and ev.type != "DELETED":
-                    self._dirty.add(ev.name)
+                    self._loop.mark(ev.name)
             elif ev.ns:
                 ns = store.get(NS_RES, "", ev.ns)
                 if ns is not None and objectmeta.is_deleting(ns.obj):
-                    self._dirty.add(ev.ns)
-        if self._dirty:
-            self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._dirty:
-                name = self._dirty.pop()
-                try:
-                    await self._finalize(name)
-                except errors.ApiError as exc:
-                    log.warning("namespace %s: cleanup failed: %s", name, exc)
-                except Exception:
-                    log.exception("namespace %s: cleanup failed", name)
+                    self._loop.mark(ev.ns)
 
     async def _finalize(self, name: str) -> None:
         store = self._store
