@@ -33,6 +33,8 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/apiserver.py
+	$(BIN)/python bench/apply.py
+	$(BIN)/python bench/cluster.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

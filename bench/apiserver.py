@@ -1077,6 +1077,9 @@ Targets (from the performance issue), shown beside each figure: ≥ 2,500 create
 updates/s at 64 clients; p99 write latency ≤ 25 ms at that load; LIST of 10,000 pods ≤ 0.5 s;
 watch delivery p99 ≤ 50 ms to 100 watchers.
 
+Other scripts in `bench/` may append their own sections here; this script's sections are the
+ones whose "Run" line names `bench/apiserver.py`.
+
 The client shares the machine with the server: each section gives the server's CPU per write
 (the figure least disturbed by noise) and warns when other processes were busy during a phase,
 which lowers rates and raises latencies. Compare runs from the same machine only.
