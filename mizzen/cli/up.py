@@ -15,6 +15,7 @@ simulated cluster, then the server, so no write is cut in half.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -64,6 +65,7 @@ async def run_up(opts: UpOptions, ready: asyncio.Event | None = None) -> None:
     server = ApiServer(ServerConfig(data_dir=opts.data_dir, host=opts.host, port=opts.port,
                                     kubeconfig=opts.kubeconfig, synchronous=opts.sync))
     await server.start()
+    gc.freeze()  # the loaded state is long-lived: keep it out of every later collection
     clock = RealClock()
     config = ClientConfig(server=server.url, ca_data=server.ca_pem, token=server.token)
     manager = Manager.from_config(config, clock, ManagerOptions(health_port=opts.health_port))
