@@ -198,6 +198,14 @@ async def _read_limited(resp: aiohttp.ClientResponse) -> bytes:
     return b"".join(chunks)
 
 
+class PostFailure(Exception):
+    """A webhook POST that did not complete (``resolving``: the service did not resolve)."""
+
+    def __init__(self, message: str, resolving: bool = False) -> None:
+        super().__init__(message)
+        self.resolving = resolving
+
+
 class Caller:
     """Posts reviews to webhooks over one pooled HTTPS session (created on first use)."""
 
@@ -229,18 +237,17 @@ class Caller:
         shown = f"[{host}]" if ":" in host else host
         return f"https://{shown}:{dial_port}{path}", f"{name}.{namespace}.svc"
 
-    async def call(self, hook: Hook, attrs: Attributes, obj: Obj | None, old: Obj | None,
-                   mutating: bool) -> Verdict:
-        if hook.broken:
-            raise CallFailure(hook.name, f"could not get REST client: {hook.broken}")
-        uid = str(uuid.uuid4())
-        body = orjson.dumps({"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview",
-                             "request": review_request(uid, attrs, obj, old)})
+    async def post(self, hook: Hook, body: bytes) -> tuple[int, Any]:
+        """POST a review to ``hook`` over verified TLS; (status code, decoded body).
+
+        Shared by admission and CRD conversion; raises :class:`PostFailure` with upstream's
+        wording when the service cannot be resolved or the request does not complete.
+        """
         try:
             url, server_hostname = self._target(hook)
         except (LookupError, ValueError, OSError) as exc:  # from an injected resolver
-            raise CallFailure(hook.name, f"failed to resolve the webhook service: {exc}"
-                              ) from None
+            raise PostFailure(f"failed to resolve the webhook service: {exc}",
+                              resolving=True) from None
         url = f"{url}?timeout={hook.timeout}s"
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         try:
@@ -249,10 +256,22 @@ class Caller:
                         url, data=body, headers=headers, ssl=self._tls(hook),
                         server_hostname=server_hostname, allow_redirects=False) as resp:
                     payload = await _read_limited(resp)
-                    code = resp.status
+                    return resp.status, payload
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-            raise CallFailure(hook.name, f'failed to call webhook: Post "{url}": '
-                              f"{_describe(exc)}") from None
+            raise PostFailure(f'Post "{url}": {_describe(exc)}') from None
+
+    async def call(self, hook: Hook, attrs: Attributes, obj: Obj | None, old: Obj | None,
+                   mutating: bool) -> Verdict:
+        if hook.broken:
+            raise CallFailure(hook.name, f"could not get REST client: {hook.broken}")
+        uid = str(uuid.uuid4())
+        body = orjson.dumps({"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview",
+                             "request": review_request(uid, attrs, obj, old)})
+        try:
+            code, payload = await self.post(hook, body)
+        except PostFailure as exc:
+            what = "" if exc.resolving else "failed to call webhook: "
+            raise CallFailure(hook.name, f"{what}{exc}") from None
         if not 200 <= code < 300:
             raise CallFailure(hook.name, f"failed to call webhook: {_status_reason(code, payload)}")
         return verify(hook.name, uid, payload, mutating)

@@ -26,17 +26,15 @@ Objects are never logged or quoted in messages (they may hold secrets).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-import aiohttp
 import orjson
 
 from mizzen.apiserver import errors
-from mizzen.apiserver.admission_call import Caller, _describe, _read_limited, _status_reason
+from mizzen.apiserver.admission_call import Caller, PostFailure, _status_reason
 from mizzen.apiserver.admission_match import Hook, ServiceResolver, compile_hook, dns_resolver
 from mizzen.apiserver.context import CustomHooks
 from mizzen.apiserver.resources import ResourceInfo
@@ -223,20 +221,9 @@ class Converter(Caller):
                              "request": {"uid": uid, "desiredAPIVersion": desired,
                                          "objects": originals}})
         try:
-            url, server_hostname = self._target(hook)
-        except (LookupError, ValueError, OSError) as exc:  # from an injected resolver
-            raise ValueError(f"failed to resolve the webhook service: {exc}") from None
-        url = f"{url}?timeout={hook.timeout}s"
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        try:
-            async with asyncio.timeout(hook.timeout):
-                async with self._client().post(
-                        url, data=body, headers=headers, ssl=self._tls(hook),
-                        server_hostname=server_hostname, allow_redirects=False) as resp:
-                    payload = await _read_limited(resp)
-                    code = resp.status
-        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-            raise ValueError(f'Post "{url}": {_describe(exc)}') from None
+            code, payload = await self.post(hook, body)
+        except PostFailure as exc:
+            raise ValueError(str(exc)) from None
         if not 200 <= code < 300:
             raise ValueError(_status_reason(code, payload))
         return verify(uid, payload, originals, desired)
