@@ -48,7 +48,6 @@ import asyncio
 import cProfile
 import datetime
 import logging
-import subprocess
 import sys
 import tempfile
 import time
@@ -77,13 +76,21 @@ from bench.cluster_probe import (  # noqa: E402
     server_requests,
 )
 from bench.cluster_report import (  # noqa: E402
-    Baseline,
     Phase,
     Results,
     Settings,
     print_profile,
     print_results,
     record,
+)
+from bench.cluster_work import (  # noqa: E402
+    NS,
+    WarningCounter,
+    baseline,
+    closed_loop,
+    git_commit,
+    others,
+    replicaset,
 )
 from mizzen.apiserver.server import ApiServer, ServerConfig  # noqa: E402
 from mizzen.client.client import Client  # noqa: E402
@@ -97,7 +104,6 @@ from mizzen.runtime.manager import Manager  # noqa: E402
 
 DOCS = REPO / "docs" / "benchmarks.md"
 RECORDERS = ("replicaset-controller", "default-scheduler")  # event recorders of the cluster
-NS = "bench"
 Obj = dict[str, Any]
 log = logging.getLogger("bench.cluster")
 
@@ -129,54 +135,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         p.error(f"{pods} pods need at least {-(-pods // 110)} nodes of 110 pods")
     return Settings(pods, a.shape, a.nodes, a.sync, a.concurrency, a.timeout, a.quick,
                     a.record, a.profile, a.profile_timer, a.docs)
-
-
-# -- objects ------------------------------------------------------------------------------
-
-
-def pod_spec() -> Obj:
-    return {"containers": [{"name": "app", "image": "nginx:1.25",
-                            "ports": [{"containerPort": 80, "name": "http"}],
-                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}
-
-
-def replicaset(name: str, replicas: int) -> Obj:
-    labels = {"app": "bench", "rs": name}
-    return {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-            "metadata": {"name": name, "namespace": NS, "labels": {"app": "bench"}},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": pod_spec()}}}
-
-
-def plain_pod(name: str) -> Obj:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": NS, "labels": {"app": "bench"}},
-            "spec": pod_spec()}
-
-
-async def closed_loop(n: int, concurrency: int, op: Callable[[int], Awaitable[Any]]) -> None:
-    """``op(0..n-1)`` with ``concurrency`` in flight; the first failure propagates."""
-    it = iter(range(n))
-
-    async def worker() -> None:
-        for i in it:
-            await op(i)
-
-    await asyncio.gather(*(worker() for _ in range(min(concurrency, n))))
-
-
-class WarningCounter(logging.Handler):
-    """Counts warnings by logger; prints the first of each logger."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.counts: dict[str, int] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        n = self.counts.get(record.name, 0)
-        self.counts[record.name] = n + 1
-        if n == 0:
-            print(f"  [log] {record.levelname} {record.name}: {record.getMessage()[:300]}")
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -325,49 +283,6 @@ class Run:
             await closed_loop(len(rss), self.s.concurrency, lambda i: client.delete(
                 REPLICASETS, rss[i][0], NS, propagation_policy="Background"))
         return await self.phase("delete", act, marks)
-
-
-def git_commit() -> str:
-    """The checked-out commit, "+ local changes" when the tree differs (read-only git)."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, text=True,
-                             capture_output=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=REPO, text=True, capture_output=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (sha or "unknown") + (" + local changes" if dirty.strip() else "")
-
-
-def others(before: Sample, after: Sample) -> float | None:
-    """CPU seconds other processes used on this machine between two samples."""
-    if before.machine is None or after.machine is None:
-        return None
-    return max(0.0, after.machine - before.machine - (after.cpu - before.cpu))
-
-
-async def baseline(s: Settings, data: Path) -> Baseline:
-    """N plain pod creates and N deletes through the API, no controllers."""
-    server = ApiServer(ServerConfig(data_dir=data, port=0, synchronous=s.sync))
-    await server.start()
-    client = Client(ClientConfig(server=server.url, ca_data=server.ca_pem, token=server.token))
-    try:
-        await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
-                                         "metadata": {"name": NS}})
-        await closed_loop(min(s.concurrency, 50), s.concurrency,  # warm the connections
-                          lambda i: client.get(NAMESPACES, NS))
-        s0 = Sample()
-        await closed_loop(s.pods, s.concurrency,
-                          lambda i: client.create(PODS, plain_pod(f"base-{i}")))
-        s1 = Sample()
-        await closed_loop(s.pods, s.concurrency,
-                          lambda i: client.delete(PODS, f"base-{i}", NS, grace_period_seconds=0))
-        s2 = Sample()
-        return Baseline(s1.wall - s0.wall, s1.cpu - s0.cpu, s2.wall - s1.wall, s2.cpu - s1.cpu,
-                        others(s0, s2))
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def main_async(s: Settings) -> Results:

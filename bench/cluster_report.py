@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import pstats
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -271,6 +272,18 @@ def print_profile(path: Path, top: int = 25) -> None:
         print(body[body.find("   ncalls"):].rstrip())
 
 
+def _after_our_last_entry(text: str) -> int:
+    """Where the next entry goes: after this script's last entry (its heading names
+    ReplicaSets), or after the section's intro; other scripts append to the same file, so
+    neither "the end of the file" nor "the next heading" is reliably ours."""
+    start = text.index(SECTION)
+    heads = [m.start() for m in re.finditer(r"^#{1,2} ", text, re.M) if m.start() > start]
+    ours = [h for h in heads if "ReplicaSet" in text[h:text.find("\n", h)]]
+    after = ours[-1] if ours else start
+    nxt = [h for h in heads if h > after]
+    return nxt[0] if nxt else len(text)
+
+
 def record(r: Results, path: Path, when: datetime.datetime) -> None:
     """Add this run at the end of this benchmark's section (made if missing)."""
     s, m = r.s, r.machine
@@ -293,8 +306,6 @@ def record(r: Results, path: Path, when: datetime.datetime) -> None:
         "# Benchmarks\n\nResults of the benchmarks in `bench/`, newest last in each section.\n"
     if SECTION not in text:
         text = text.rstrip("\n") + "\n\n" + INTRO
-    start = text.index(SECTION) + len(SECTION)
-    nxt = text.find("\n# ", start)  # another top-level section after ours
-    at = len(text) if nxt < 0 else nxt
-    text = text[:at].rstrip("\n") + "\n" + entry.getvalue() + text[at:]
+    at = _after_our_last_entry(text)
+    text = text[:at].rstrip("\n") + "\n" + entry.getvalue() + "\n" + text[at:].lstrip("\n")
     path.write_text(text, encoding="utf-8")

@@ -84,7 +84,8 @@ class App:
                 # Metric labels come from the catalogue only, never raw URL text.
                 known = self.catalogue.get(rp.group, rp.version, rp.plural) is not None
                 resource = rp.plural if known else "unknown"
-                sub = rp.subresource if rp.subresource in ("status", "scale", "finalize") else ""
+                sub = rp.subresource if rp.subresource in ("status", "scale", "finalize",
+                                                           "binding") else ""
                 verb = ResourceHandler.verb(request.method, rp, request.query.get("watch", ""))
                 request[ROUTE] = (rp, verb)
             resp = await handler(request)

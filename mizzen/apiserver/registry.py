@@ -199,6 +199,12 @@ class Registry:
             attrs.name = name  # a generated name is known by now
             await self.admission.validate(attrs, obj, None)
         self.check_namespace(ctx, name)
+        prefix = obj["metadata"].get("generateName")
+        for _ in range(8 if prefix and name.startswith(prefix) else 0):
+            # A generated name that collides is generated again, as kube-apiserver does.
+            if self.store.latest(info.store_key, ctx.ns, name) is None:
+                break
+            name = obj["metadata"]["name"] = objectmeta.generate_name(prefix)
         if self.store.latest(info.store_key, ctx.ns, name) is not None:
             raise errors.already_exists(info.plural, info.group, name)
         if ctx.dry_run:

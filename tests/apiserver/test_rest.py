@@ -265,3 +265,18 @@ async def test_binding_assigns_a_node_once(api: Api) -> None:
         got["status"]["conditions"][0].items()
     code, err = await api.post(f"{PODS}/web/binding", dict(binding, target={"name": "node-2"}))
     assert code == 409 and "already assigned" in err["message"]
+
+
+async def test_generated_name_collisions_are_generated_again(api: Api,
+                                                            monkeypatch: Any) -> None:
+    from mizzen.apiserver import objectmeta
+
+    names = iter(["web-aaaaa", "web-aaaaa", "web-bbbbb"])
+    monkeypatch.setattr(objectmeta, "generate_name", lambda prefix: next(names))
+    body = pod("")
+    body["metadata"] = {"generateName": "web-"}
+    first = await api.post(PODS, body)
+    second = await api.post(PODS, body)
+    assert (first[0], second[0]) == (201, 201)
+    assert {first[1]["metadata"]["name"], second[1]["metadata"]["name"]} == \
+        {"web-aaaaa", "web-bbbbb"}
