@@ -107,8 +107,11 @@ class EventRecorder:
             self._queue.put_nowait(_Pending(involved, type_, reason, message))
         except asyncio.QueueFull:
             self.stats.dropped += 1
-            log.warning("event recorder %s: queue full, dropping %s %s", self.component,
-                        reason, message)
+            # One line per power of two drops: a burst must not turn into a log flood.
+            if self.stats.dropped & (self.stats.dropped - 1) == 0:
+                log.warning("event recorder %s: queue full, %d events dropped so far "
+                            "(latest: %s %s)", self.component, self.stats.dropped, reason,
+                            message)
 
     async def flush(self) -> None:
         """Wait until every queued event has been written (needs :meth:`run` running)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -100,3 +101,16 @@ async def test_event_never_blocks_or_raises_on_api_trouble(client: Client) -> No
     assert recorder.stats.aggregated == 0
     with pytest.raises(ValueError):
         recorder.event(bad, "Info", "R", "m")
+
+
+async def test_a_burst_of_drops_logs_a_few_lines(client: Client,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    recorder = EventRecorder(client, FakeClock(START), "burst", queue_size=1)
+    obj = {"kind": "ConfigMap", "apiVersion": "v1",
+           "metadata": {"name": "x", "namespace": "default"}}
+    with caplog.at_level(logging.WARNING, logger="mizzen.runtime.events"):
+        for _ in range(101):
+            recorder.event(obj, NORMAL, "R", "m")  # 1 queued, 100 dropped
+    assert recorder.stats.dropped == 100
+    drops = [r for r in caplog.records if "queue full" in r.getMessage()]
+    assert len(drops) == 7  # after 1, 2, 4, 8, 16, 32 and 64 drops
