@@ -126,19 +126,60 @@ def controller(
         help="Namespace of the leader-election Lease.")] = "kube-system",
     health_port: Annotated[int | None, typer.Option(
         help="Serve /healthz, /readyz and /metrics on this port.")] = None,
+    webhook_host: Annotated[str, typer.Option(
+        help="Address the webhook server listens on (loopback by default).")] = "127.0.0.1",
+    webhook_port: Annotated[int, typer.Option(
+        help="Webhook server HTTPS port (0 picks a free one).")] = 0,
+    webhook_service: Annotated[str | None, typer.Option(
+        help="On a real cluster: NAMESPACE/NAME[:PORT] of the Service in front of the "
+        "webhook server (certificates then live in a Secret of that namespace). Without it "
+        "the API server is told https://HOST:PORT, which suits a local `mizzen up`.")] = None,
+    webhook_cert_dir: Annotated[Path | None, typer.Option(
+        help="Keep the webhook CA and certificate here (local mode).")] = None,
+    install_crds: Annotated[bool, typer.Option(
+        "--install-crds", help="Create or update Mizzen's CRDs before starting.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run Mizzen's controller manager alone, against a real cluster or `mizzen up`."""
     from mizzen.cli.up import run_controller
+    from mizzen.cli.webhooks import WebhookOptions, parse_service
     from mizzen.client.errors import ConfigError
 
     _logging(verbose)
     try:
+        service = parse_service(webhook_service) if webhook_service else None
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not 0 <= webhook_port <= 65535:
+        typer.echo(f"error: --webhook-port must be between 0 and 65535, not {webhook_port}",
+                   err=True)
+        raise typer.Exit(2)
+    webhook = WebhookOptions(webhook_host, webhook_port, service,
+                             webhook_cert_dir.resolve() if webhook_cert_dir else None)
+    try:
         asyncio.run(run_controller(kubeconfig, leader_elect, leader_elect_namespace,
-                                   health_port))
-    except ConfigError as exc:
+                                   health_port, webhook, install_crds))
+    except (ConfigError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command()
+def crds(
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", "-o", help="Write one YAML file per CRD here instead of stdout.")]
+    = None,
+) -> None:
+    """Print Mizzen's CRDs (apps.kruise.io CloneSet, ...) as YAML, for `kubectl apply -f -`."""
+    from mizzen.api.crds import all_crds, render, write_all
+
+    if output_dir is not None:
+        for path in write_all(output_dir):
+            typer.echo(str(path))
+        return
+    for crd in all_crds():
+        typer.echo(render(crd), nl=False)
 
 
 def _tune_gc() -> None:

@@ -28,6 +28,8 @@ import typer
 
 from mizzen.apiserver.server import ApiServer, ServerConfig
 from mizzen.cli.controllers import add_mizzen_controllers
+from mizzen.cli.crds import install_crds
+from mizzen.cli.webhooks import WebhookOptions, start_webhooks
 from mizzen.client.config import ClientConfig, load_default, load_kubeconfig
 from mizzen.cluster.config import ClusterConfig
 from mizzen.cluster.setup import add_simulated_cluster
@@ -69,6 +71,11 @@ async def run_up(opts: UpOptions, ready: asyncio.Event | None = None) -> None:
     clock = RealClock()
     config = ClientConfig(server=server.url, ca_data=server.ca_pem, token=server.token)
     manager = Manager.from_config(config, clock, ManagerOptions(health_port=opts.health_port))
+    crds = await install_crds(manager.client)
+    webhooks = None
+    if opts.controllers:
+        webhooks = await start_webhooks(manager.client, WebhookOptions(
+            cert_dir=opts.data_dir / "webhook"))
     cluster = ClusterConfig.with_nodes(opts.nodes, opts.zones)
     add_simulated_cluster(manager, cluster)
     names = add_mizzen_controllers(manager) if opts.controllers else []
@@ -77,6 +84,8 @@ async def run_up(opts: UpOptions, ready: asyncio.Event | None = None) -> None:
                f"{opts.nodes} simulated nodes in {opts.zones} zones")
     typer.echo(f"Mizzen controllers: {', '.join(names) if names else 'none'}"
                + ("" if opts.controllers else " (--no-controllers)"))
+    typer.echo(f"CRDs: {', '.join(crds)}"
+               + (f"; webhooks at {webhooks.url}" if webhooks is not None else ""))
     typer.echo(f"Kubeconfig: {server.kubeconfig_path}")
     typer.echo(f"Try: export KUBECONFIG={server.kubeconfig_path}; kubectl get nodes")
     sys.stdout.flush()
@@ -91,12 +100,16 @@ async def run_up(opts: UpOptions, ready: asyncio.Event | None = None) -> None:
         typer.echo("Stopping…")
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        if webhooks is not None:
+            await webhooks.stop()
         await server.stop()
 
 
 async def run_controller(kubeconfig: Path | None, leader_elect: bool, namespace: str,
-                         health_port: int | None) -> None:
-    """Run Mizzen's controllers against any API server until SIGINT/SIGTERM."""
+                         health_port: int | None, webhook: WebhookOptions | None = None,
+                         crds: bool = False) -> None:
+    """Run Mizzen's controllers (and webhook server) against any API server until
+    SIGINT/SIGTERM; ``crds`` installs the CRDs first."""
     stop = _signals()
     config = load_kubeconfig(kubeconfig) if kubeconfig else load_default()
     election = None
@@ -106,6 +119,9 @@ async def run_controller(kubeconfig: Path | None, leader_elect: bool, namespace:
     manager = Manager.from_config(config, RealClock(),
                                   ManagerOptions(leader_election=election,
                                                  health_port=health_port))
+    if crds:
+        await install_crds(manager.client)
+    server = await start_webhooks(manager.client, webhook or WebhookOptions())
     names = add_mizzen_controllers(manager)
     task = asyncio.create_task(manager.run(), name="manager")
     typer.echo(f"Mizzen controller manager against {config.server}: "
@@ -121,3 +137,4 @@ async def run_controller(kubeconfig: Path | None, leader_elect: bool, namespace:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await server.stop()

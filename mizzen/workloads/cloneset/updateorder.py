@@ -1,0 +1,136 @@
+"""Which pods a CloneSet's update step takes, in which order, and how many at once.
+
+Why a module of its own: the update step of a pass is "update the first
+``k`` pods of this list"; what the list is (which pods wait for an update,
+and in what order) and what ``k`` is (``update_num`` and the unavailability
+budget) are pure and carry every rule users can tune — priority, scatter,
+lifecycle hooks, maxUnavailable — so they are table-tested here, apart from
+the writes.
+
+**Which pods** (:func:`update_candidates`): pods not on the update revision
+(for a partition rollback: the pods on it, moving back), except
+pods in PreparingDelete (they are going away) and pods whose in-place update
+is waiting out ``gracePeriodSeconds`` (annotation
+``apps.kruise.io/inplace-update-grace`` present).  Pods in ``Updated`` state
+that are not on the target revision may update again.
+
+**The order** (:func:`update_order`), built in five stable passes so each
+later pass decides over the earlier ones:
+
+1. Kubernetes' ``ActivePods`` order (:func:`~.ranking.activity_compare`):
+   unassigned, then pending, not ready, recently ready, restarting, newer
+   pods first — the least settled pods are the cheapest to update;
+2. priority (:mod:`.priority`), highest first; equal priority keeps pass 1;
+3. scatter (:mod:`.scatter`), which respreads the list over the whole
+   CloneSet's label mix (and may move pods against their priority, as upstream);
+4. unavailable pods before available ones;
+5. PreparingUpdate pods before all others (their update has begun: finish it).
+
+So the final order is: PreparingUpdate, then unavailable, then by priority
+as arranged by scatter, ties broken by pass 1.  Pass 4 is Mizzen's: upstream
+lets priority override health, but updating an unavailable pod costs nothing
+from the budget (see below), so taking those first never blocks and repairs
+broken pods first.  Upstream also breaks priority ties by position in its
+informer's list; pass 1 makes that deterministic.
+
+**How many** (:func:`limit_updates`, upstream's ``limitUpdateIndexes``): at
+most ``|update_num|``; walking the order, stop before the pod that would make
+the target revision's unavailable pods plus the pods taken so far reach
+``update_max_unavailable``, or before an *available* pod once the CloneSet's
+unavailable pods reach it (an unavailable pod is taken without counting).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import cmp_to_key
+from typing import Any
+
+from mizzen.api.cloneset.types import CloneSetSpec
+from mizzen.api.kruise import INPLACE_UPDATE_GRACE, LifecycleState
+from mizzen.workloads.cloneset.diffs import Diffs, lifecycle_state, revision_matches
+from mizzen.workloads.cloneset.priority import sort_by_priority
+from mizzen.workloads.cloneset.ranking import activity_compare
+from mizzen.workloads.cloneset.scatter import scatter_order
+from mizzen.workloads.lifecycle.availability import is_pod_available
+
+__all__ = ["choose_updates", "limit_updates", "update_candidates", "update_order"]
+
+Obj = dict[str, Any]
+
+
+def _in_grace(pod: Mapping[str, Any]) -> bool:
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    return bool(annotations.get(INPLACE_UPDATE_GRACE))
+
+
+def update_candidates(pods: Sequence[Obj], update_revision: str, *,
+                      rollback: bool = False) -> list[Obj]:
+    """Pods that may update now, in their given order: those not on ``update_revision``
+    (with ``rollback``: those on it, to move back to the current revision)."""
+    return [pod for pod in pods
+            if revision_matches(pod, update_revision) == rollback
+            and lifecycle_state(pod) != LifecycleState.PREPARING_DELETE
+            and not _in_grace(pod)]
+
+
+def update_order(pods: Sequence[Obj], spec: CloneSetSpec, update_revision: str,
+                 now: datetime, *, rollback: bool = False) -> list[Obj]:
+    """The pods waiting to update, first to update first (module docstring: the order).
+
+    ``pods``: all the CloneSet's active pods (updated ones too: scatter weighs the
+    whole set).  ``rollback``: order the update-revision pods instead, for a partition
+    rollback (``Diffs.update_num < 0``).  ``now`` and ``spec.min_ready_seconds``
+    decide availability.  Pure.
+    """
+    order = sorted(update_candidates(pods, update_revision, rollback=rollback),
+                   key=cmp_to_key(activity_compare))
+    order = sort_by_priority(order, spec.priority)
+    order = scatter_order(order, spec.scatter, pods)
+    order.sort(key=lambda pod: is_pod_available(pod, spec.min_ready_seconds, now))
+    order.sort(key=lambda pod: lifecycle_state(pod) != LifecycleState.PREPARING_UPDATE)
+    return order
+
+
+def limit_updates(order: Sequence[Obj], pods: Sequence[Obj], diffs: Diffs,
+                  target_revision: str, now: datetime, *,
+                  min_ready_seconds: int = 0) -> list[Obj]:
+    """The prefix of ``order`` this pass may update (module docstring: how many).
+
+    ``pods``: all the CloneSet's active pods, whose unavailable ones count against
+    ``diffs.update_max_unavailable``.
+    """
+    def available(pod: Mapping[str, Any]) -> bool:
+        return is_pod_available(pod, min_ready_seconds, now)
+
+    unavailable = sum(1 for pod in pods if not available(pod))
+    target_unavailable = sum(1 for pod in pods
+                             if not available(pod) and revision_matches(pod, target_revision))
+    taken: list[Obj] = []
+    for pod in order[:abs(diffs.update_num)]:
+        # Unavailable pods on the target revision, counting those we update now.
+        if target_unavailable + len(taken) >= diffs.update_max_unavailable:
+            break
+        # Unavailable pods overall; updating an unavailable pod adds none.
+        if available(pod):
+            if unavailable >= diffs.update_max_unavailable:
+                break
+            unavailable += 1
+        taken.append(pod)
+    return taken
+
+
+def choose_updates(pods: Sequence[Obj], spec: CloneSetSpec, diffs: Diffs,
+                   current_revision: str, update_revision: str, now: datetime) -> list[Obj]:
+    """The pods to update in this pass, in order: :func:`update_order` cut by
+    :func:`limit_updates`, toward the update revision (the current one when
+    ``diffs.update_num < 0``).  Empty when ``diffs.update_num`` is 0 (settled, paused
+    or OnDelete)."""
+    if diffs.update_num == 0:
+        return []
+    rollback = diffs.update_num < 0
+    target = current_revision if rollback else update_revision
+    order = update_order(pods, spec, update_revision, now, rollback=rollback)
+    return limit_updates(order, pods, diffs, target, now,
+                         min_ready_seconds=spec.min_ready_seconds)
