@@ -42,7 +42,8 @@ INPLACE_UPDATE_GRACE = "apps.kruise.io/inplace-update-grace"
 INPLACE_UPDATE_READY = "InPlaceUpdateReady"
 # Pod condition set False by a lifecycle hook with markPodNotReady.
 KRUISE_POD_READY = "KruisePodReady"
-# Pod labels: lifecycle state and when it was entered.
+# Pod label: lifecycle state; pod annotation: when it was entered (RFC 3339, not a valid
+# label value, so upstream writes it as an annotation).
 LIFECYCLE_STATE = "lifecycle.apps.kruise.io/state"
 LIFECYCLE_TIMESTAMP = "lifecycle.apps.kruise.io/timestamp"
 # Pod labels with this prefix mark the pod unavailable (e.g. held by another system).
