@@ -67,6 +67,41 @@ say "Delete it: garbage collection removes its ReplicaSets and pods"
 run kubectl delete deployment web --wait
 run kubectl get pods
 
+say "CloneSet (apps.kruise.io, OpenKruise-compatible): upgrade in place — same pods, IPs, nodes"
+cat > "$DATA_DIR/cloneset.yaml" <<'YAML'
+apiVersion: apps.kruise.io/v1alpha1
+kind: CloneSet
+metadata:
+  name: shop
+spec:
+  replicas: 4
+  selector:
+    matchLabels: {app: shop}
+  template:
+    metadata:
+      labels: {app: shop}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+  updateStrategy:
+    type: InPlaceIfPossible
+    maxUnavailable: 1
+    partition: 2
+YAML
+run kubectl apply -f "$DATA_DIR/cloneset.yaml"
+run kubectl wait clone/shop --for=jsonpath='{.status.readyReplicas}'=4 --timeout=60s
+run kubectl get pods -l app=shop -o wide
+echo "# New image with partition 2: two pods stay on the old revision for now"
+run kubectl patch clone shop --type merge -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"nginx:1.27"}]}}}}'
+run kubectl wait clone/shop --for=jsonpath='{.status.updatedReadyReplicas}'=2 --timeout=60s
+run kubectl get clone shop
+echo "# Continue the rollout: partition 0"
+run kubectl patch clone shop --type merge -p '{"spec":{"updateStrategy":{"partition":0}}}'
+run kubectl wait clone/shop --for=jsonpath='{.status.updatedReadyReplicas}'=4 --timeout=60s
+run kubectl get pods -l app=shop -o custom-columns='POD:.metadata.name,IP:.status.podIP,NODE:.spec.nodeName,IMAGE:.spec.containers[0].image,RESTARTS:.status.containerStatuses[0].restartCount'
+echo "# Same pod names, IPs and nodes as before: only the container restarted with the new image"
+
 say "Stopping (state stays in SQLite: 'mizzen up --data-dir DIR' resumes it)"
 kill -INT "$UP_PID"; wait "$UP_PID" || true
 UP_PID=
