@@ -10,6 +10,7 @@ other module (registry, discovery, tables, watch) handles both alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,12 +130,14 @@ class Catalogue:
         return [i for i in self._by_gvr.values() if i.group == group and i.plural == plural]
 
     def group_versions(self) -> dict[str, list[str]]:
-        """Group name → served versions, in the order they were registered."""
+        """Group name → served versions, highest priority (the preferred one) first."""
         out: dict[str, list[str]] = {}
         for info in self._by_gvr.values():
             versions = out.setdefault(info.group, [])
             if info.version not in versions:
                 versions.append(info.version)
+        for versions in out.values():
+            versions.sort(key=version_priority)
         return out
 
     def in_group_version(self, group: str, version: str) -> list[ResourceInfo]:
@@ -142,6 +145,20 @@ class Catalogue:
 
     def __iter__(self) -> Iterator[ResourceInfo]:
         return iter(list(self._by_gvr.values()))
+
+
+_KUBE_VERSION = re.compile(r"v(\d+)(?:(alpha|beta)(\d+))?")
+
+
+def version_priority(version: str) -> tuple[int, int, int, str]:
+    """Sort key of kube-aware version ordering, as discovery's preferred version uses:
+    GA before beta before alpha, higher numbers first, then anything else by name
+    (``v2 < v1 < v1beta2 < v1beta1 < v1alpha1 < foo``)."""
+    m = _KUBE_VERSION.fullmatch(version)
+    if m is None:
+        return (3, 0, 0, version)
+    stage = {None: 0, "beta": 1, "alpha": 2}[m.group(2)]
+    return (stage, -int(m.group(1)), -int(m.group(3) or 0), "")
 
 
 _POD_FIELDS: dict[str, FieldGetter] = {

@@ -174,3 +174,13 @@ def test_content_types() -> None:
 def test_media_ranges_order_by_quality() -> None:
     ranges = list(discovery.media_ranges("text/plain;q=0.2, application/json;as=Table, */*;q=0"))
     assert ranges == [("application/json", {"as": "Table"}), ("text/plain", {})]
+
+
+def test_versions_are_ordered_kube_aware_so_the_preferred_one_is_the_most_stable() -> None:
+    from mizzen.apiserver.resources import version_priority
+
+    given = ["foo10", "v1alpha1", "v3beta1", "v1", "v11alpha2", "v10beta3", "v2", "foo1",
+             "v11beta2", "v12alpha1", "v10"]
+    assert sorted(given, key=version_priority) == [
+        "v10", "v2", "v1", "v11beta2", "v10beta3", "v3beta1", "v12alpha1", "v11alpha2",
+        "v1alpha1", "foo1", "foo10"]

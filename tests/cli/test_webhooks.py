@@ -90,3 +90,8 @@ def test_service_reference_parsing() -> None:
     for bad in ("svc", "/svc", "ns/", "ns/svc:http"):
         with pytest.raises(ValueError):
             parse_service(bad)
+
+
+async def test_discovery_prefers_v1beta1(client: Client) -> None:
+    group = await client.request("GET", "/apis/apps.kruise.io")
+    assert group["preferredVersion"]["version"] == "v1beta1"

@@ -1,0 +1,395 @@
+"""The CloneSet controller: a thin executor of :func:`~mizzen.workloads.cloneset.plan.plan`.
+
+Building and running it::
+
+    manager = Manager(client, RealClock())
+    add_cloneset_controller(manager, CloneSetOptions())
+    async with manager:
+        ...   # every CloneSet gets its pods, PVCs, revisions and status
+
+**One pass** (:meth:`CloneSetController.reconcile`) reads the CloneSet and
+what it owns from the shared caches, parses its spec (either served version:
+objects are read as the v1beta1 storage version), asks the planner for the
+pass's one :class:`~mizzen.workloads.cloneset.decision.Write` and makes it —
+one small method per kind, no decisions of its own beyond "which instance
+ids" (a random choice the planner leaves to the executor's generator, which
+tests seed).
+
+**Expectations.**  Every create, delete and patch is recorded before (or,
+for a create whose name the response gives, right after) it is sent, per
+kind of object, and the planner waits while any is pending.  An update is
+expected only if the cache has not already seen the response's
+resourceVersion (:func:`~mizzen.cluster.podutil.cache_has_seen`, checked
+with no ``await`` in between).  Our own status writes are expected too, so a
+pass never recomputes a status from a cache that has not seen the last one.
+A failed write lowers its expectation at once (no event will come).
+
+**Errors.**  409 (a precondition or an object that changed) and 404 end the
+pass quietly: the object's event brings the CloneSet back.  Anything else is
+raised for the runtime's backoff, after a Warning event.  A spec the parser
+cannot read is a :class:`~mizzen.runtime.reconcile.TerminalError`: retrying
+cannot help; the next edit brings it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from mizzen.api.cloneset.parse import parse_spec
+from mizzen.client.client import Client
+from mizzen.client.errors import ApiError
+from mizzen.client.resources import CONTROLLERREVISIONS, PODS, PVCS, Resource
+from mizzen.cluster.podutil import (
+    BY_CONTROLLER,
+    cache_has_seen,
+    labels_of,
+    orphan_key,
+    release_patch,
+    selector_matches,
+)
+from mizzen.runtime.clock import Clock
+from mizzen.runtime.events import NORMAL, WARNING, EventRecorder
+from mizzen.runtime.expectations import Expectations
+from mizzen.runtime.handlers import enqueue_mapped, resource_version_changed
+from mizzen.runtime.informer import FuncHandler
+from mizzen.runtime.manager import Manager
+from mizzen.runtime.reconcile import Request, Result, TerminalError
+from mizzen.workloads.cloneset.decision import CloneSetPlan, Event, Observed, PodPatch, Write
+from mizzen.workloads.cloneset.handlers import (
+    CLONESETS,
+    Informers,
+    Seen,
+    informers,
+    to_cloneset,
+)
+from mizzen.workloads.cloneset.instances import new_instances
+from mizzen.workloads.cloneset.plan import BURST, plan, slow_start_batches
+from mizzen.workloads.cloneset.revision import template_of
+
+__all__ = ["COMPONENT", "CloneSetController", "CloneSetOptions", "add_cloneset_controller"]
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+COMPONENT = "cloneset-controller"
+
+
+@dataclass(frozen=True)
+class CloneSetOptions:
+    """How the CloneSet controller runs."""
+
+    # CloneSets reconciled at once (upstream's --cloneset-workers default).
+    workers: int = 3
+    # Watch one namespace only; None: all namespaces.
+    namespace: str | None = None
+    # Record scale/update Events on the CloneSet.
+    events: bool = True
+    # Seconds after which writes the caches never showed are given up on (upstream: 5 min).
+    expectations_timeout: float = 300.0
+    # Seed of the instance-id generator (None: from the OS); tests fix it.
+    seed: int | None = None
+
+
+def _name(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")
+
+
+class CloneSetController:
+    """Plans from the caches and executes one kind of write per pass."""
+
+    def __init__(self, client: Client, sources: Informers, clock: Clock,
+                 options: CloneSetOptions | None = None,
+                 recorder: EventRecorder | None = None) -> None:
+        self.client = client
+        self.options = options if options is not None else CloneSetOptions()
+        self.sources = sources
+        self._clock = clock
+        self._recorder = recorder
+        self._rng = random.Random(self.options.seed)
+        timeout = self.options.expectations_timeout
+        self.pod_expectations = Expectations(clock, timeout)
+        self.pvc_expectations = Expectations(clock, timeout)
+        self.revision_expectations = Expectations(clock, timeout)
+        self._own = Expectations(clock, timeout)  # our status writes, keyed by CloneSet
+        self._collisions: dict[Request, int] = {}
+        self.passes: dict[str, int] = {}
+        sources.pods.add_handler(Seen(self.pod_expectations).handler())
+        sources.pvcs.add_handler(Seen(self.pvc_expectations).handler())
+        sources.revisions.add_handler(Seen(self.revision_expectations).handler())
+        sources.clonesets.add_handler(FuncHandler(update=self._cs_updated,
+                                                  delete=self._cs_deleted))
+
+    def _cs_updated(self, old: Obj, new: Obj) -> None:
+        meta = new.get("metadata") or {}
+        self._own.observe_update(Request.of(new), str(meta.get("name")),
+                                 str(meta.get("resourceVersion", "")))
+
+    def _cs_deleted(self, cs: Obj) -> None:
+        self._forget(Request.of(cs))
+
+    def _forget(self, key: Request) -> None:
+        for exp in (self.pod_expectations, self.pvc_expectations, self.revision_expectations,
+                    self._own):
+            exp.forget(key)
+        self._collisions.pop(key, None)
+
+    def _satisfied(self, key: Request) -> bool:
+        return all([self.pod_expectations.satisfied(key), self.pvc_expectations.satisfied(key),
+                    self.revision_expectations.satisfied(key)])
+
+    def _expectation_deadline(self, key: Request) -> float:
+        """Seconds until the oldest pending expectation times out (then a pass must look
+        again even if the event it waits for never comes), as upstream requeues."""
+        ages = [pending.age for exp in (self.pod_expectations, self.pvc_expectations,
+                                        self.revision_expectations)
+                if (pending := exp.pending(key)) is not None]
+        return max(self.options.expectations_timeout - max(ages, default=0.0), 1.0)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def observe(self, request: Request, cs: Obj) -> Observed:
+        """Everything a pass plans from (read-only cache objects)."""
+        spec = parse_spec(cs)
+        uid = str((cs.get("metadata") or {}).get("uid") or "")
+        ns = request.namespace
+        pods = self.sources.pods.cache.by_index(BY_CONTROLLER, uid)
+        pvcs = [c for c in self.sources.pvcs.cache.by_index(BY_CONTROLLER, uid)
+                if not (c.get("metadata") or {}).get("deletionTimestamp")]
+        cache = self.sources.revisions.cache
+        all_revisions = cache.list(ns)
+        revisions = [r for r in cache.by_index(BY_CONTROLLER, uid)
+                     + cache.by_index(BY_CONTROLLER, orphan_key(ns))
+                     if selector_matches(spec.selector, labels_of(r))]
+        status = cs.get("status") or {}
+        collisions = max(int(status.get("collisionCount") or 0),
+                         self._collisions.get(request, 0))
+        return Observed(cs, spec, pods, pvcs, revisions, {_name(r): r for r in all_revisions},
+                        collisions, self._satisfied(request), self._clock.now())
+
+    # -- the pass ------------------------------------------------------------------------
+
+    async def reconcile(self, request: Request) -> Result:
+        cs = self.sources.clonesets.cache.get(request.name, request.namespace)
+        if cs is None:
+            self._forget(request)
+            return Result()
+        if not self._own.satisfied(request):
+            return Result()  # our last status write is not in the cache yet
+        try:
+            observed = self.observe(request, cs)
+        except ValueError as exc:
+            self._event(cs, Event(WARNING, "InvalidSpec", str(exc)))
+            raise TerminalError(f"cloneset {request}: {exc}") from exc
+        decision = plan(observed)
+        if decision.step == "wait":
+            return Result(self._expectation_deadline(request))
+        self.passes[decision.step] = self.passes.get(decision.step, 0) + 1
+        log.debug("cloneset %s: %s (%s)", request, decision.step, decision.write)
+        if decision.collision_count > self._collisions.get(request, 0):
+            self._collisions[request] = decision.collision_count
+        try:
+            await self._execute(request, cs, decision)
+        except ApiError as exc:
+            if exc.conflict or exc.not_found or exc.already_exists:
+                return Result(decision.requeue_after)
+            raise
+        for event in decision.events:
+            self._event(cs, event)
+        return Result(decision.requeue_after)
+
+    async def _execute(self, request: Request, cs: Obj, decision: CloneSetPlan) -> None:
+        write = decision.write
+        if write == Write.RELEASE:
+            await self._release(request, cs, decision.release)
+        elif write in (Write.PVCS, Write.PATCH, Write.DELETE):
+            await self._patch(request, decision.patches)
+            await self._delete(request, decision.delete, decision.delete_pvcs)
+        elif write == Write.REVISION:
+            await self._revision(request, decision)
+        elif write == Write.CREATE:
+            await self._create(request, cs, decision)
+        elif write == Write.STATUS and decision.status is not None:
+            await self._write_status(request, cs, decision.status)
+        elif write == Write.SPEC and decision.pods_to_delete is not None:
+            body = {"metadata": {"resourceVersion": cs["metadata"]["resourceVersion"]},
+                    "spec": {"scaleStrategy": {"podsToDelete": list(decision.pods_to_delete)}}}
+            await self.client.patch(CLONESETS, request.name, body, request.namespace)
+        elif write == Write.HISTORY:
+            self.revision_expectations.expect_delete(request, *decision.history)
+            await self._each(request, self.revision_expectations, CONTROLLERREVISIONS,
+                             decision.history)
+
+    # -- the writes ----------------------------------------------------------------------
+
+    def _expect_update(self, exp: Expectations, request: Request, cached: Obj | None,
+                       written: Obj) -> None:
+        if not cache_has_seen(cached, written):
+            exp.expect_update(request, _name(written),
+                              str(written["metadata"].get("resourceVersion", "")))
+
+    async def _release(self, request: Request, cs: Obj, names: tuple[str, ...]) -> None:
+        uid = str(cs["metadata"]["uid"])
+        for name in names:
+            pod = self.sources.pods.cache.get(name, request.namespace)
+            if pod is None:
+                continue
+            try:
+                written = await self.client.patch(PODS, name, release_patch(uid, pod),
+                                                  request.namespace, patch_type="strategic")
+            except ApiError as exc:
+                if exc.not_found:
+                    continue
+                raise
+            self._expect_update(self.pod_expectations, request,
+                                self.sources.pods.cache.get(name, request.namespace), written)
+
+    async def _patch(self, request: Request, patches: tuple[PodPatch, ...]) -> None:
+        async def one(p: PodPatch) -> None:
+            res, exp, cache = (PVCS, self.pvc_expectations, self.sources.pvcs.cache) if p.pvc \
+                else (PODS, self.pod_expectations, self.sources.pods.cache)
+            try:
+                written = await self.client.patch(res, p.name, p.body, request.namespace,
+                                                  patch_type="strategic",
+                                                  subresource=p.subresource)
+            except ApiError as exc:
+                if exc.not_found:
+                    return
+                raise
+            self._expect_update(exp, request, cache.get(p.name, request.namespace), written)
+
+        await self._gather([one(p) for p in patches])
+
+    async def _gather(self, calls: list[Any]) -> None:
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+    async def _each(self, request: Request, exp: Expectations, res: Resource,
+                    names: tuple[str, ...]) -> None:
+        async def one(name: str) -> None:
+            try:
+                await self.client.delete(res, name, request.namespace)
+            except ApiError as exc:
+                exp.observe_delete(request, name)  # no event will come
+                if not exc.not_found:
+                    raise
+
+        await self._gather([one(n) for n in names])
+
+    async def _delete(self, request: Request, pods: tuple[str, ...],
+                      pvcs: tuple[str, ...]) -> None:
+        if pods:
+            self.pod_expectations.expect_delete(request, *pods)
+            await self._each(request, self.pod_expectations, PODS, pods)
+        if pvcs:
+            self.pvc_expectations.expect_delete(request, *pvcs)
+            await self._each(request, self.pvc_expectations, PVCS, pvcs)
+
+    async def _revision(self, request: Request, decision: CloneSetPlan) -> None:
+        if decision.revision_bump is not None:
+            name, number = decision.revision_bump
+            written = await self.client.patch(CONTROLLERREVISIONS, name, {"revision": number},
+                                              request.namespace)
+            self._expect_update(self.revision_expectations, request,
+                                self.sources.revisions.cache.get(name, request.namespace),
+                                written)
+            return
+        body = decision.revision_create
+        if body is None:
+            return
+        try:
+            created = await self.client.create(CONTROLLERREVISIONS, body, request.namespace)
+        except ApiError as exc:
+            if exc.already_exists:  # a collision the cache had not shown: count it
+                self._collisions[request] = decision.collision_count + 1
+            raise
+        if self.sources.revisions.cache.get(_name(created), request.namespace) is None:
+            self.revision_expectations.expect_create(request, _name(created))
+
+    async def _create(self, request: Request, cs: Obj, decision: CloneSetPlan) -> None:
+        ns, uid = request.namespace, str(cs["metadata"]["uid"])
+        templates: dict[str, Obj] = {}
+        for revision_name, _ in decision.create:
+            revision = self.sources.revisions.cache.get(revision_name, ns)
+            if revision is None:
+                return  # deleted meanwhile: its event brings us back
+            templates[revision_name] = template_of(revision)
+        bodies = new_instances(cs, parse_spec(cs), decision.create, templates,
+                               self.sources.pods.cache.by_index(BY_CONTROLLER, uid),
+                               self.sources.pvcs.cache.by_index(BY_CONTROLLER, uid), self._rng,
+                               self._clock.now(), CLONESETS.api_version, CLONESETS.kind)
+        # A reused id whose old pod is still terminating: created once that pod is gone.
+        bodies = [(pod, claims) for pod, claims in bodies
+                  if self.sources.pods.cache.get(_name(pod), ns) is None]
+        for pod, claims in bodies:
+            self.pod_expectations.expect_create(request, _name(pod))
+            if claims:
+                self.pvc_expectations.expect_create(request, *(_name(c) for c in claims))
+        queue = list(bodies)
+        for size in slow_start_batches(min(len(queue), BURST)):
+            batch, queue = queue[:size], queue[size:]
+            results = await asyncio.gather(*(self._create_one(request, cs, pod, claims)
+                                             for pod, claims in batch),
+                                           return_exceptions=True)
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                for pod, claims in queue:  # never sent: no event will come
+                    self.pod_expectations.observe_create(request, _name(pod))
+                    for claim in claims:
+                        self.pvc_expectations.observe_create(request, _name(claim))
+                raise errors[0]
+
+    async def _create_one(self, request: Request, cs: Obj, pod: Obj, claims: list[Obj]) -> None:
+        ns = request.namespace
+        try:
+            for claim in claims:
+                try:
+                    await self.client.create(PVCS, claim, ns)
+                except ApiError as exc:
+                    if not exc.already_exists:
+                        raise
+                    self.pvc_expectations.observe_create(request, _name(claim))
+            await self.client.create(PODS, pod, ns)
+        except BaseException as exc:
+            self.pod_expectations.observe_create(request, _name(pod))
+            for claim in claims:
+                self.pvc_expectations.observe_create(request, _name(claim))
+            self._event(cs, Event(WARNING, "FailedCreate",
+                                  f"failed to create pod {_name(pod)}: {exc}"))
+            raise
+        self._event(cs, Event(NORMAL, "SuccessfulCreate", f"succeed to create pod {_name(pod)}"))
+
+    async def _write_status(self, request: Request, cs: Obj, status: Obj) -> None:
+        # A merge patch: fields the new status lacks (conditions) are removed explicitly.
+        body = {**dict.fromkeys(cs.get("status") or {}), **status}
+        written = await self.client.patch(CLONESETS, request.name, {"status": body},
+                                          request.namespace, subresource="status")
+        cached = self.sources.clonesets.cache.get(request.name, request.namespace)
+        self._expect_update(self._own, request, cached, written)
+
+    def _event(self, cs: Obj, event: Event) -> None:
+        if self._recorder is not None:
+            self._recorder.event(cs, event.type, event.reason, event.message)
+
+
+def add_cloneset_controller(manager: Manager, options: CloneSetOptions | None = None,
+                            name: str = "cloneset") -> CloneSetController:
+    """Build the controller on ``manager``'s shared informers and register it.
+
+    Call before ``manager.run()``; the controller runs while the manager leads.  The
+    CloneSet CRD must be installed (``mizzen.api.crds.all_crds()``).
+    """
+    options = options if options is not None else CloneSetOptions()
+    sources = informers(manager, options.namespace)
+    recorder = manager.event_recorder(COMPONENT) if options.events else None
+    ctl = CloneSetController(manager.client, sources, manager.clock, options, recorder)
+    controller = manager.controller(name, ctl.reconcile, workers=options.workers)
+    controller.for_(sources.clonesets, resource_version_changed)
+    mapper = enqueue_mapped(to_cloneset(), resource_version_changed)
+    for informer in (sources.pods, sources.pvcs, sources.revisions):
+        controller.watch(informer, mapper)
+    return ctl

@@ -1,0 +1,181 @@
+"""The CloneSet planner: observed state in, the pass's one write out — pure.
+
+A pass makes at most one kind of write (:class:`~mizzen.workloads.cloneset.decision.Write`);
+the steps are tried in this order and the first with something to write wins:
+
+1. **wait** — an earlier write of ours is not in the caches yet
+   (expectations): deciding now would count from a stale view;
+2. **release** — pods we control whose labels the selector no longer picks
+   lose our owner reference (never while the CloneSet is being deleted);
+3. **pvcs** — without PVC reuse, PVCs no active pod uses are deleted or
+   handed to their finished pod (:func:`~mizzen.workloads.cloneset.instances.pvc_cleanup`);
+4. **revision** — the update ControllerRevision is created, or an older
+   equal one bumped (a rollback) (:func:`~mizzen.workloads.cloneset.revision.plan_revisions`);
+5. **refresh** — in-place updates followed up, lifecycle states moved on
+   (:mod:`~mizzen.workloads.cloneset.refresh`);
+6. **scale** — create, delete, specified delete (:mod:`~mizzen.workloads.cloneset.scale`);
+7. **update** — move pods to the update revision (:mod:`~mizzen.workloads.cloneset.update`);
+8. **status** — written when it changed (:mod:`~mizzen.workloads.cloneset.status`),
+   carrying why a rollout is blocked;
+9. **spec** — names of pods that no longer exist leave ``scaleStrategy.podsToDelete``;
+10. **history** — revisions beyond ``revisionHistoryLimit`` are deleted;
+11. **idle** — nothing to write; come back when a pod's ``minReadySeconds``
+    ends, a grace period ends or the progress deadline passes.
+
+Steps 5–7 are skipped while the CloneSet is being deleted (the garbage
+collector removes its pods).  Unlike upstream, the status is not written in
+the same pass as a scale or update write: the next pass writes it, from a
+cache that has seen the write, so it never counts pods about to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from mizzen.api.kruise import LifecycleState
+from mizzen.cluster.podutil import is_active, is_terminating, labels_of, selector_matches
+from mizzen.runtime.events import WARNING
+from mizzen.workloads.cloneset.decision import (
+    CLONESETS,
+    CloneSetPlan,
+    Event,
+    Observed,
+    Pass,
+    PodPatch,
+    Write,
+)
+from mizzen.workloads.cloneset.diffs import lifecycle_state
+from mizzen.workloads.cloneset.instances import pvc_cleanup
+from mizzen.workloads.cloneset.refresh import refresh_pods
+from mizzen.workloads.cloneset.revision import history_to_delete, plan_revisions, template_of
+from mizzen.workloads.cloneset.scale import BURST, scale, slow_start_batches
+from mizzen.workloads.cloneset.status import (
+    ROLLOUT_BLOCKED,
+    Blocked,
+    StatusInputs,
+    calculate_status,
+    condition,
+    needs_update,
+)
+from mizzen.workloads.cloneset.update import LIFECYCLE_HOOK, update
+from mizzen.workloads.lifecycle import is_hooked
+
+__all__ = ["BURST", "plan", "slow_start_batches"]
+
+Obj = dict[str, Any]
+
+
+def _name(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")
+
+
+def _hand_over(pvc: str, pod: Obj, cloneset_uid: str) -> PodPatch:
+    """Move a PVC's owner reference from the CloneSet to its (finished) pod."""
+    meta = pod.get("metadata") or {}
+    ref = {"apiVersion": "v1", "kind": "Pod", "name": meta.get("name"), "uid": meta.get("uid")}
+    body = {"metadata": {"ownerReferences": [{"$patch": "delete", "uid": cloneset_uid}, ref]}}
+    return PodPatch(pvc, body, pvc=True)
+
+
+def _prelude(o: Observed) -> CloneSetPlan | None:
+    """Steps 2 and 3 (release, pvcs)."""
+    if is_terminating(o.cloneset):
+        return None
+    release = tuple(_name(p) for p in o.pods
+                    if not is_terminating(p) and not selector_matches(o.spec.selector,
+                                                                      labels_of(p)))
+    if release:
+        return CloneSetPlan(Write.RELEASE, "release", release=release)
+    if not o.spec.pvc_reuse:
+        cleanup = pvc_cleanup(list(o.pvcs), list(o.pods))
+        if cleanup.delete or cleanup.hand_over:
+            uid = str(o.cloneset["metadata"].get("uid", ""))
+            return CloneSetPlan(Write.PVCS, "pvcs", delete_pvcs=cleanup.delete,
+                                patches=tuple(_hand_over(n, pod, uid)
+                                              for n, pod in cleanup.hand_over))
+    return None
+
+
+def _delete_hold(p: Pass) -> Blocked | None:
+    lifecycle = p.spec.lifecycle
+    held = sorted(_name(pod) for pod in p.active
+                  if lifecycle_state(pod) == LifecycleState.PREPARING_DELETE
+                  and lifecycle is not None and is_hooked(pod, lifecycle.pre_delete))
+    if not held:
+        return None
+    return Blocked(LIFECYCLE_HOOK, f"pods {', '.join(held[:3])}"
+                                   f"{' and more' if len(held) > 3 else ''} are held in "
+                                   f"PreparingDelete by the preDelete hook")
+
+
+def _tail(o: Observed, p: Pass, collisions: int, blocked: Blocked | None,
+          waits: list[float]) -> CloneSetPlan:
+    """Steps 8 to 11."""
+    status, requeue = calculate_status(StatusInputs(o.cloneset, o.spec, p.active,
+                                                    p.update_revision, p.current_revision,
+                                                    collisions, o.now, blocked))
+    if requeue is not None:
+        waits.append(requeue)
+    soonest = min(waits) if waits else None
+    if needs_update(o.cloneset, status):
+        events: tuple[Event, ...] = ()
+        now_blocked = condition(status, ROLLOUT_BLOCKED)
+        if now_blocked is not None and now_blocked != condition(o.cloneset.get("status") or {},
+                                                                ROLLOUT_BLOCKED):
+            events = (Event(WARNING, "RolloutBlocked",
+                            f"{now_blocked['reason']}: {now_blocked['message']}"),)
+        return CloneSetPlan(Write.STATUS, "status", status=status, events=events,
+                            requeue_after=soonest)
+    if o.spec.pods_to_delete:
+        live = {_name(pod) for pod in p.active}
+        keep = tuple(n for n in o.spec.pods_to_delete if n in live)
+        if len(keep) != len(o.spec.pods_to_delete):
+            return CloneSetPlan(Write.SPEC, "spec", pods_to_delete=keep, requeue_after=soonest)
+    old = history_to_delete(list(o.revisions), o.pods, p.current_revision, p.update_revision,
+                            o.spec.revision_history_limit)
+    if old:
+        return CloneSetPlan(Write.HISTORY, "history", history=tuple(old), requeue_after=soonest)
+    return CloneSetPlan(Write.NONE, "idle", requeue_after=soonest)
+
+
+def plan(o: Observed) -> CloneSetPlan:
+    """Decide this pass (see the module docstring for the steps)."""
+    if not o.satisfied:
+        return CloneSetPlan(Write.NONE, "wait")
+    first = _prelude(o)
+    if first is not None:
+        return first
+    status = o.cloneset.get("status") or {}
+    revisions = plan_revisions(o.cloneset, o.spec.template, o.revisions, o.revision_names,
+                               o.collision_count, str(status.get("currentRevision") or ""),
+                               CLONESETS.api_version, CLONESETS.kind)
+    if revisions.update is None or revisions.current is None:
+        return CloneSetPlan(Write.REVISION, "revision", revision_create=revisions.create,
+                            revision_bump=revisions.bump,
+                            collision_count=revisions.collision_count)
+    update_name, current_name = _name(revisions.update), _name(revisions.current)
+
+    def stamp(decided: CloneSetPlan, **changes: Any) -> CloneSetPlan:
+        return replace(decided, update_revision=update_name, current_revision=current_name,
+                       collision_count=revisions.collision_count, **changes)
+
+    active = tuple(pod for pod in o.pods if is_active(pod))
+    p = Pass(o, active, update_name, current_name,
+             {_name(r): template_of(r) for r in o.revisions})
+    blocked: Blocked | None = None
+    waits: list[float] = []
+    if not is_terminating(o.cloneset):
+        refreshed = refresh_pods(p)
+        if refreshed.plan is not None:
+            return stamp(refreshed.plan)
+        if refreshed.requeue_after is not None:
+            waits.append(refreshed.requeue_after)
+        scaled = scale(p)
+        if scaled is not None:
+            return stamp(scaled)
+        updated = update(p)
+        if updated.plan is not None:
+            return stamp(updated.plan)
+        blocked = updated.blocked or _delete_hold(p)
+    return stamp(_tail(o, p, revisions.collision_count, blocked, waits), blocked=blocked)

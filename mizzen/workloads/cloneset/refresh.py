@@ -1,0 +1,103 @@
+"""The refresh step: bring every pod's in-place update and lifecycle state up to date.
+
+Why first (before scaling): upstream refreshes pod states at the start of
+its update step, after scaling; Mizzen does it before, because both halves
+gate availability — a new pod is not Ready until its ``InPlaceUpdateReady``
+condition is first set True, nor available while in ``PreparingNormal`` — and
+scaling and updating budget on availability.  Refreshing first lets the
+pass that decides see the pods as they really are.
+
+Per active pod, in this order, each a pure decision of the shared libraries:
+
+1. the in-place update's next write (:func:`mizzen.workloads.inplace.refresh`):
+   a grace period that is over, the next container batch, or
+   ``InPlaceUpdateReady=True`` once the update completed (and for every new
+   pod); a grace period still running asks to be looked at again;
+2. ``KruisePodReady=True`` for a pod with that gate and no condition yet
+   (pods of a lifecycle with ``markPodNotReady``);
+3. the lifecycle transition (:func:`mizzen.workloads.lifecycle.refresh_transition`):
+   PreparingNormal -> Normal (preNormal hook in place), Updating -> Updated or
+   Normal (update complete), PreparingUpdate -> Updated/Normal (already at
+   the update revision), Updated -> Normal (hook back in place) — skipped for
+   a pod that already gets a pod patch from step 1 this pass.
+
+All ``pods/status`` patches of a pass go out together (one merged patch per
+pod); only when there are none do the pod patches go out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mizzen.workloads.cloneset.decision import CloneSetPlan, Pass, PodPatch, Write, split_patches
+from mizzen.workloads.cloneset.revision import pod_has_revision
+from mizzen.workloads.inplace import RefreshKind, completion, refresh
+from mizzen.workloads.lifecycle import Action, initial_patch, refresh_transition
+
+__all__ = ["Refreshed", "merge_status_patches", "refresh_pods"]
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """The refresh step's answer."""
+
+    # The write, when some pod needs one.
+    plan: CloneSetPlan | None
+    # Look again after this many seconds (a grace period running), if set.
+    requeue_after: float | None
+
+
+def merge_status_patches(patches: list[PodPatch]) -> list[PodPatch]:
+    """One ``pods/status`` patch per pod (conditions merged by type, the later one winning);
+    other patches unchanged."""
+    merged: dict[str, PodPatch] = {}
+    out: list[PodPatch] = []
+    for patch in patches:
+        if patch.subresource != "status" or patch.pvc:
+            out.append(patch)
+            continue
+        first = merged.get(patch.name)
+        if first is None:
+            merged[patch.name] = patch
+            out.append(patch)
+            continue
+        by_type = {c["type"]: c for c in (*first.body["status"]["conditions"],
+                                          *patch.body["status"]["conditions"])}
+        both = PodPatch(patch.name, {"status": {"conditions": list(by_type.values())}},
+                        "status")
+        merged[patch.name] = both
+        out[out.index(first)] = both
+    return out
+
+
+def refresh_pods(p: Pass) -> Refreshed:
+    """The refresh write for this pass, if any pod needs one (see the module docstring)."""
+    now, lifecycle = p.now, p.spec.lifecycle
+    patches: list[PodPatch] = []
+    waits: list[float] = []
+    for pod in p.active:
+        name = str(pod["metadata"]["name"])
+        step = refresh(pod, now, p.update_revision)
+        if step.kind == RefreshKind.PATCH_STATUS and step.body is not None:
+            patches.append(PodPatch(name, step.body, "status"))
+        elif step.kind == RefreshKind.PATCH_POD and step.body is not None:
+            patches.append(PodPatch(name, step.body))
+        elif step.kind == RefreshKind.WAIT and step.requeue_after is not None:
+            waits.append(step.requeue_after)
+        ready = initial_patch(pod, now)
+        if ready is not None:
+            patches.append(PodPatch(name, ready, "status"))
+        if step.kind == RefreshKind.PATCH_POD:
+            continue
+        move = refresh_transition(pod, lifecycle, now, completed=completion(pod).done,
+                                  at_update_revision=pod_has_revision(pod, p.update_revision))
+        if move.action == Action.PATCH_STATUS and move.body is not None:
+            patches.append(PodPatch(name, move.body, "status"))
+        elif move.action == Action.PATCH and move.body is not None:
+            patches.append(PodPatch(name, move.body))
+    requeue = min(waits) if waits else None
+    if not patches:
+        return Refreshed(None, requeue)
+    chosen = split_patches(merge_status_patches(patches))
+    return Refreshed(CloneSetPlan(Write.PATCH, "refresh", patches=chosen,
+                                  requeue_after=requeue), requeue)

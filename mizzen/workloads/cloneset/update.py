@@ -1,0 +1,202 @@
+"""The update step: move pods to the update revision, in place or recreated (upstream ``Update``).
+
+Runs only when the scale step wrote nothing.  Nothing to do while paused
+(``updateStrategy.paused``) or under ``OnDelete`` (pods change only when
+someone deletes them).  Otherwise the pods to take this pass are
+:func:`~mizzen.workloads.cloneset.updateorder.choose_updates` — ordered,
+and cut to ``update_num`` and the unavailability budget — and each is
+updated by the CloneSet's pod update policy:
+
+* ``InPlaceIfPossible`` / ``InPlaceOnly``: when the pod's revision template
+  and the target's differ only in what may change in place
+  (:func:`~mizzen.workloads.inplace.diff_templates`), the lifecycle decides
+  first (:func:`~mizzen.workloads.lifecycle.update_transition`: the
+  inPlaceUpdate hook may hold the pod in PreparingUpdate), then two writes,
+  one per pass: ``InPlaceUpdateReady=False`` (``pods/status``, the pod leaves
+  endpoints) and the update patch (new images, revision labels, lifecycle
+  state Updating, the in-place state annotation).  The refresh step finishes
+  it.  When the change is not in place, ``InPlaceIfPossible`` recreates and
+  ``InPlaceOnly`` refuses: the pod is left alone and the status says why
+  (RolloutBlocked, reason ``InPlaceOnlyRefused``, naming the first offending
+  field);
+* ``ReCreate`` (and the fallback above): the pod gets the
+  ``apps.kruise.io/specified-delete`` label, and the scale step replaces it
+  within the deletion budget.
+
+A pod whose update was started (``InPlaceUpdateReady=False``) but which the
+step no longer takes — paused meanwhile, or other pods came first — is put
+back into endpoints (``InPlaceUpdateReady=True``) rather than left out of
+service until some later pass picks it again.
+
+The step also reports a :class:`~mizzen.workloads.cloneset.status.Blocked`
+when pods wait but none could be moved: refused, held by a hook, paused, or
+an unavailability budget of zero (``maxUnavailable`` 0 and no surge pod).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mizzen.api.cloneset.types import PodUpdatePolicy, UpdateType
+from mizzen.api.kruise import POD_TEMPLATE_HASH, SPECIFIED_DELETE
+from mizzen.cluster.podutil import labels_of
+from mizzen.runtime.events import NORMAL
+from mizzen.workloads.cloneset.decision import (
+    CloneSetPlan,
+    Event,
+    Pass,
+    PodPatch,
+    Write,
+    split_patches,
+)
+from mizzen.workloads.cloneset.diffs import calculate_diffs
+from mizzen.workloads.cloneset.revision import pod_has_revision, pod_revision, short_hash
+from mizzen.workloads.cloneset.status import Blocked
+from mizzen.workloads.cloneset.updateorder import choose_updates, update_candidates
+from mizzen.workloads.inplace import (
+    InPlaceDiff,
+    diff_templates,
+    finish_patch,
+    is_started,
+    start_patch,
+    update_patch,
+)
+from mizzen.workloads.lifecycle import Action, update_transition
+
+__all__ = ["IN_PLACE_ONLY_REFUSED", "LIFECYCLE_HOOK", "MAX_UNAVAILABLE", "PAUSED", "Updated",
+           "update"]
+
+Obj = dict[str, Any]
+
+# RolloutBlocked reasons.
+IN_PLACE_ONLY_REFUSED = "InPlaceOnlyRefused"
+LIFECYCLE_HOOK = "LifecycleHook"
+PAUSED = "Paused"
+MAX_UNAVAILABLE = "MaxUnavailable"
+
+
+@dataclass(frozen=True)
+class Updated:
+    """The update step's answer."""
+
+    # The write, when some pod can move.
+    plan: CloneSetPlan | None
+    # Why pods wait without moving, if they do.
+    blocked: Blocked | None = None
+
+
+def _template_of_pod(templates: Mapping[str, Obj], pod: Obj) -> Obj | None:
+    label = pod_revision(pod)
+    if label in templates:
+        return templates[label]
+    short = short_hash(label)
+    return next((t for name, t in templates.items() if short_hash(name) == short), None)
+
+
+def _names(pods: list[str], limit: int = 3) -> str:
+    shown = ", ".join(pods[:limit])
+    return shown + (f" and {len(pods) - limit} more" if len(pods) > limit else "")
+
+
+def _put_back(p: Pass, chosen: list[Obj], blocked: Blocked | None = None) -> Updated:
+    """Finish the start of updates the step does not take now (see the docstring)."""
+    taken = {str(pod["metadata"]["name"]) for pod in chosen}
+    patches = tuple(PodPatch(str(pod["metadata"]["name"]), body, "status") for pod in p.active
+                    if is_started(pod) and str(pod["metadata"]["name"]) not in taken
+                    and not pod_has_revision(pod, p.update_revision)
+                    and (body := finish_patch(pod, p.now)) is not None)
+    if not patches:
+        return Updated(None, blocked)
+    return Updated(CloneSetPlan(Write.PATCH, "update-put-back", patches=patches,
+                                blocked=blocked), blocked)
+
+
+def update(p: Pass) -> Updated:
+    """The update write for this pass (see the module docstring)."""
+    spec, now = p.spec, p.now
+    if spec.update_type == UpdateType.ON_DELETE:
+        return _put_back(p, [])
+    if spec.paused:
+        waiting = update_candidates(list(p.active), p.update_revision)
+        if not waiting:
+            return _put_back(p, [])
+        return _put_back(p, [], Blocked(PAUSED, f"updateStrategy.paused: {len(waiting)} pods "
+                                                f"wait for revision {p.update_revision}"))
+    diffs = calculate_diffs(spec, p.active, p.current_revision, p.update_revision, now)
+    if diffs.update_num == 0:
+        return _put_back(p, [])
+    target = p.update_revision if diffs.update_num > 0 else p.current_revision
+    chosen = choose_updates(list(p.active), spec, diffs, p.current_revision, p.update_revision,
+                            now)
+    target_template = p.templates.get(target)
+    if not chosen or target_template is None:
+        waiting = update_candidates(list(p.active), target)
+        if waiting and diffs.update_max_unavailable == 0:
+            return _put_back(p, [], Blocked(
+                MAX_UNAVAILABLE,
+                f"{len(waiting)} pods wait for revision {target} but no pod may be "
+                f"unavailable (maxUnavailable {spec.max_unavailable}, {len(p.active)} pods "
+                f"for {spec.replicas} replicas)"))
+        return _put_back(p, [])
+    put_back = _put_back(p, chosen)
+    if put_back.plan is not None:
+        return put_back
+    patches: list[PodPatch] = []
+    events: list[Event] = []
+    refused: list[str] = []
+    held: list[str] = []
+    policy = spec.pod_update_policy
+    for pod in chosen:
+        name = str(pod["metadata"]["name"])
+        if policy in (PodUpdatePolicy.IN_PLACE_IF_POSSIBLE, PodUpdatePolicy.IN_PLACE_ONLY):
+            old = _template_of_pod(p.templates, pod)
+            diff = diff_templates(old, target_template) if old is not None else \
+                InPlaceDiff(None, f"revision {pod_revision(pod) or '(none)'} is gone")
+            if diff.change is not None:
+                move = update_transition(pod, spec.lifecycle, now)
+                if move.action == Action.PATCH_STATUS and move.body is not None:
+                    patches.append(PodPatch(name, move.body, "status"))
+                elif move.action == Action.PATCH and move.body is not None:
+                    patches.append(PodPatch(name, move.body))
+                elif move.action == Action.WAIT:
+                    held.append(name)
+                elif move.action == Action.PROCEED:
+                    start = start_patch(pod, now)
+                    if start is not None:
+                        patches.append(PodPatch(name, start, "status"))
+                        continue
+                    body = update_patch(pod, diff.change, target, now,
+                                        spec.grace_period_seconds,
+                                        {**move.labels, POD_TEMPLATE_HASH: short_hash(target)},
+                                        move.annotations)
+                    patches.append(PodPatch(name, body))
+                    events.append(Event(NORMAL, "SuccessfulUpdatePodInPlace",
+                                        f"successfully update pod {name} in-place "
+                                        f"(revision {target})"))
+                continue
+            if policy == PodUpdatePolicy.IN_PLACE_ONLY:
+                refused.append(f"pod {name}: {diff.reason}")
+                continue
+        if SPECIFIED_DELETE not in labels_of(pod):
+            patches.append(PodPatch(name, {"metadata": {"labels": {SPECIFIED_DELETE: "true"}}}))
+            events.append(Event(NORMAL, "SuccessfulUpdatePodReCreate",
+                                f"successfully patch pod {name} specified-delete for update "
+                                f"(revision {target})"))
+    blocked = None
+    if refused:
+        blocked = Blocked(IN_PLACE_ONLY_REFUSED,
+                          f"updateStrategy InPlaceOnly cannot update {len(refused)} pods in "
+                          f"place to revision {target}; {refused[0]}")
+    elif held:
+        blocked = Blocked(LIFECYCLE_HOOK, f"pods {_names(sorted(held))} are held in "
+                                          f"PreparingUpdate by the inPlaceUpdate hook")
+    if not patches:
+        return Updated(None, blocked)
+    chosen_patches = split_patches(patches)
+    if chosen_patches[0].subresource == "status":
+        events = []  # the update patches (and their events) come next pass
+    step = "update-start" if chosen_patches[0].subresource == "status" else "update"
+    return Updated(CloneSetPlan(Write.PATCH, step, patches=chosen_patches, events=tuple(events),
+                                blocked=blocked), blocked)
