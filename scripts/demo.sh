@@ -96,8 +96,8 @@ echo "# New image with partition 2: two pods stay on the old revision for now"
 run kubectl patch clone shop --type merge -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"nginx:1.27"}]}}}}'
 run kubectl wait clone/shop --for=jsonpath='{.status.updatedReadyReplicas}'=2 --timeout=60s
 run kubectl get clone shop
-echo "# Continue the rollout: partition 0"
-run kubectl patch clone shop --type merge -p '{"spec":{"updateStrategy":{"partition":0}}}'
+echo "# Continue the rollout: partition 0 (kubectl speaks v1beta1, where it sits under rollingUpdate)"
+run kubectl patch clone shop --type merge -p '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}'
 run kubectl wait clone/shop --for=jsonpath='{.status.updatedReadyReplicas}'=4 --timeout=60s
 run kubectl get pods -l app=shop -o custom-columns='POD:.metadata.name,IP:.status.podIP,NODE:.spec.nodeName,IMAGE:.spec.containers[0].image,RESTARTS:.status.containerStatuses[0].restartCount'
 echo "# Same pod names, IPs and nodes as before: only the container restarted with the new image"
