@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import orjson
+from mizzen.runtime.hashing import canonical, fnv1a_32, normalised, safe_encode
 
 __all__ = [
     "CHANGE_CAUSE",
@@ -77,18 +77,6 @@ SKIPPED = frozenset({LAST_APPLIED, REVISION, REVISION_HISTORY, DESIRED_REPLICAS,
                      MAX_REPLICAS, ROLLBACK_TO})
 MAX_HISTORY_CHARS = 2000
 
-_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_FNV_OFFSET = 0x811C9DC5
-_FNV_PRIME = 0x01000193
-
-
-def _normalised(value: Any) -> Any:
-    if isinstance(value, dict):
-        out = {k: _normalised(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        return [_normalised(v) for v in value]
-    return value
 
 
 def _without_hash(template: Mapping[str, Any]) -> Obj:
@@ -98,33 +86,17 @@ def _without_hash(template: Mapping[str, Any]) -> Obj:
     return {**template, "metadata": meta}
 
 
-def canonical(template: Mapping[str, Any]) -> bytes:
-    """The bytes hashed for ``template``: normalised, key-sorted, compact JSON."""
-    return orjson.dumps(_normalised(dict(template)), option=orjson.OPT_SORT_KEYS)
-
-
-def _fnv32a(data: bytes, h: int = _FNV_OFFSET) -> int:
-    for byte in data:
-        h = ((h ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
-    return h
-
-
-def safe_encode(text: str) -> str:
-    """Upstream's ``rand.SafeEncodeString``: each character mapped into the alphabet."""
-    return "".join(_ALPHABET[ord(ch) % len(_ALPHABET)] for ch in text)
-
-
 def compute_hash(template: Mapping[str, Any], collision_count: int | None = None) -> str:
     """The pod-template-hash of ``template`` (without any hash label of its own)."""
-    h = _fnv32a(canonical(_without_hash(template)))
+    h = fnv1a_32(canonical(_without_hash(template)))
     if collision_count is not None:
-        h = _fnv32a((collision_count & 0xFFFFFFFF).to_bytes(4, "little") + bytes(4), h)
+        h = fnv1a_32((collision_count & 0xFFFFFFFF).to_bytes(4, "little") + bytes(4), h)
     return safe_encode(str(h))
 
 
 def equal_ignore_hash(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Templates equal once the pod-template-hash label is dropped from both."""
-    return bool(_normalised(_without_hash(a)) == _normalised(_without_hash(b)))
+    return bool(normalised(_without_hash(a)) == normalised(_without_hash(b)))
 
 
 # -- revisions -------------------------------------------------------------------------

@@ -48,11 +48,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from mizzen.api.kruise import CONTROLLER_REVISION_HASH
 from mizzen.cluster.podutil import controller_ref, labels_of, parse_time
 from mizzen.runtime.cache import copy_of
+from mizzen.runtime.hashing import canonical, fnv1_32, safe_encode
 
 __all__ = [
     "HASH_LABEL",
@@ -81,25 +80,9 @@ HASH_LABEL = "controller.kubernetes.io/hash"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # Collisions tried before giving up in one pass (each is a different name).
 MAX_COLLISIONS = 64
-_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_FNV32_OFFSET = 0x811C9DC5
-_FNV32_PRIME = 0x01000193
 
 
 # -- data, hash, name ----------------------------------------------------------------
-
-
-def _normalised(value: Any) -> Any:
-    if isinstance(value, dict):
-        out = {k: _normalised(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        return [_normalised(v) for v in value]
-    return value
-
-
-def _canonical(data: Mapping[str, Any]) -> bytes:
-    return orjson.dumps(_normalised(dict(data)), option=orjson.OPT_SORT_KEYS)
 
 
 def revision_data(template: Mapping[str, Any]) -> Obj:
@@ -117,23 +100,12 @@ def template_of(revision: Mapping[str, Any]) -> Obj:
     return template
 
 
-def _fnv1_32(data: bytes, h: int = _FNV32_OFFSET) -> int:
-    for byte in data:
-        h = (h * _FNV32_PRIME) & 0xFFFFFFFF
-        h ^= byte
-    return h
-
-
-def _safe_encode(text: str) -> str:
-    return "".join(_ALPHABET[ord(ch) % len(_ALPHABET)] for ch in text)
-
-
 def hash_revision(data: Mapping[str, Any], collision_count: int | None) -> str:
     """FNV-1 32 of the canonical data, then ``collision_count``'s digits; safe encoded."""
-    h = _fnv1_32(_canonical(data))
+    h = fnv1_32(canonical(data))
     if collision_count is not None:
-        h = _fnv1_32(str(collision_count).encode(), h)
-    return _safe_encode(str(h))
+        h = fnv1_32(str(collision_count).encode(), h)
+    return safe_encode(str(h))
 
 
 def revision_name(prefix: str, hash_: str) -> str:
@@ -178,7 +150,7 @@ def _name(obj: Mapping[str, Any]) -> str:
 
 def equal_revision(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Equal data (the stored templates are the same)."""
-    return _canonical(a.get("data") or {}) == _canonical(b.get("data") or {})
+    return canonical(a.get("data") or {}) == canonical(b.get("data") or {})
 
 
 def sort_revisions(revisions: Iterable[Obj]) -> list[Obj]:
@@ -251,7 +223,7 @@ def plan_revisions(cloneset: Mapping[str, Any], template: Mapping[str, Any],
             clash = taken.get(_name(wanted))
             if clash is None:
                 break
-            if _canonical(clash.get("data") or {}) == _canonical(wanted["data"]):
+            if canonical(clash.get("data") or {}) == canonical(wanted["data"]):
                 break  # ours in all but ownership/labels: creating answers AlreadyExists
             count += 1
             wanted = new_revision(cloneset, template, revision_number(wanted), count,

@@ -12,30 +12,18 @@ from mizzen.cluster.deployment.revision import (
     POD_TEMPLATE_HASH,
     REVISION,
     REVISION_HISTORY,
-    _fnv32a,
-    canonical,
     compute_hash,
     equal_ignore_hash,
     new_rs_annotations,
-    safe_encode,
 )
+from mizzen.runtime.hashing import canonical, fnv1a_32, safe_encode
 from tests.cluster.deployment.builders import V1, V2, dep
 
 Obj = dict[str, Any]
 
 
-def test_fnv32a_matches_the_reference_vectors() -> None:
-    assert _fnv32a(b"") == 0x811C9DC5
-    assert _fnv32a(b"a") == 0xE40C292C
-    assert _fnv32a(b"foobar") == 0xBF9CF968
-
-
-def test_safe_encode_maps_digits_into_the_vowel_free_alphabet() -> None:
-    assert safe_encode("0123456789") == "456789bcdf"
-
-
 def test_hash_is_safe_encoded_fnv_of_the_canonical_template() -> None:
-    expected = safe_encode(str(_fnv32a(canonical(V1))))
+    expected = safe_encode(str(fnv1a_32(canonical(V1))))
     assert compute_hash(V1) == expected
     assert set(compute_hash(V1)) <= set("456789bcdf")
     assert compute_hash(V1) != compute_hash(V2)
