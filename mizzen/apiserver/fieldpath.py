@@ -86,6 +86,14 @@ class SchemaView(Protocol):
         whether it is itself a struct (built-in kinds only; see ``fieldpath_walk``)."""
         ...
 
+    def memo(self) -> dict[Any, Any] | None:
+        """A cache for results computed from values at this node (``None``: do not cache).
+
+        Owned by the view, so it lives as long as the schema it depends on; see
+        :mod:`~mizzen.apiserver.fieldpath_created` for its one user.
+        """
+        ...
+
 
 class FieldPathError(ValueError):
     """An object the typed conversion rejects: ``(path, message)`` pairs, as upstream words them."""

@@ -72,6 +72,9 @@ class DeducedView:
     def zero_fields(self) -> Mapping[str, bool]:
         return _EMPTY
 
+    def memo(self) -> dict[Any, Any] | None:
+        return None  # shared by every registry: keeps nothing
+
 
 DEDUCED = DeducedView()  # stateless and immutable: safe to share
 
@@ -93,8 +96,8 @@ def _list_type(ext: Any) -> ListType:
 class BuiltinView:
     """A node of a built-in kind's OpenAPI schema."""
 
-    __slots__ = ("_atomic", "_fields", "_item", "_lt", "_node", "_raw", "_schemas", "_values",
-                 "_zero")
+    __slots__ = ("_atomic", "_fields", "_item", "_lt", "_memo", "_node", "_raw", "_schemas",
+                 "_values", "_zero")
 
     def __init__(self, schemas: SchemaSet, raw: Node | None) -> None:
         self._schemas = schemas
@@ -105,6 +108,7 @@ class BuiltinView:
         self._item: SchemaView | None = None
         self._lt: ListType | None = None
         self._zero: Mapping[str, bool] | None = None
+        self._memo: dict[Any, Any] | None = None
         self._atomic = bool(self._ext("x-kubernetes-map-type") == "atomic")
 
     def _ext(self, name: str) -> Any:
@@ -157,11 +161,16 @@ class BuiltinView:
             self._zero = zero
         return self._zero
 
+    def memo(self) -> dict[Any, Any] | None:
+        if self._memo is None:
+            self._memo = {}
+        return self._memo
+
 
 class CrdView:
     """A node of a custom resource's ``openAPIV3Schema`` (or the root of a schema-less one)."""
 
-    __slots__ = ("_fields", "_item", "_meta", "_node", "_resource", "_values")
+    __slots__ = ("_fields", "_item", "_memo", "_meta", "_node", "_resource", "_values")
 
     def __init__(self, node: dict[str, Any] | None, meta: SchemaView | None = None,
                  resource: bool = False) -> None:
@@ -171,6 +180,7 @@ class CrdView:
         self._fields: dict[str, tuple[SchemaView, bool]] = {}
         self._values: SchemaView | None = None
         self._item: SchemaView | None = None
+        self._memo: dict[Any, Any] | None = None
 
     @classmethod
     def root(cls, schema: dict[str, Any] | None, schemas: SchemaSet | None) -> CrdView:
@@ -218,6 +228,11 @@ class CrdView:
 
     def zero_fields(self) -> Mapping[str, bool]:
         return _EMPTY  # an empty unstructured object has no fields at all
+
+    def memo(self) -> dict[Any, Any] | None:
+        if self._memo is None:
+            self._memo = {}
+        return self._memo
 
 
 class SchemaViews:

@@ -36,8 +36,8 @@ from typing import Any
 from mizzen.apiserver.fieldpath import FieldSet, ListType, Path, SchemaView, item_element
 from mizzen.apiserver.fieldpath_elements import field, index
 
-__all__ = ["MISSING", "Comparison", "compare", "members", "merge", "remove_items", "same",
-           "zero_object"]
+__all__ = ["MISSING", "Comparison", "compare", "index_items", "members", "merge", "remove_items",
+           "same", "zero_object"]
 
 
 class _Missing:
@@ -85,8 +85,7 @@ class Comparison:
                           self.removed.recursive_difference(fields))
 
 
-def _index_items(items: list[Any] | None, lt: ListType,
-                 view: SchemaView) -> dict[str, Any]:
+def index_items(items: list[Any] | None, lt: ListType, view: SchemaView) -> dict[str, Any]:
     """List items by element, in order; a repeated element keeps its first item."""
     out: dict[str, Any] = {}
     for i, item in enumerate(items or ()):
@@ -129,7 +128,9 @@ def compare(lhs: Any, rhs: Any, view: SchemaView) -> Comparison:
             am: dict[str, Any] = a if ta is dict else {}
             bm: dict[str, Any] = b if tb is dict else {}
             for k, x in am.items():
-                walk(x, bm.get(k, MISSING), view.field(k)[0], (*path, field(k)))
+                y = bm.get(k, MISSING)
+                if x is not y and (type(x) is not type(y) or x != y):  # walk's own first test
+                    walk(x, y, view.field(k)[0], (*path, field(k)))
             for k, y in bm.items():
                 if k not in am:
                     walk(MISSING, y, view.field(k)[0], (*path, field(k)))
@@ -140,10 +141,12 @@ def compare(lhs: Any, rhs: Any, view: SchemaView) -> Comparison:
                 leaf(a, b, path)
                 return
             item_view = view.item()
-            ai = _index_items(a if ta is list else None, lt, item_view)
-            bi = _index_items(b if tb is list else None, lt, item_view)
+            ai = index_items(a if ta is list else None, lt, item_view)
+            bi = index_items(b if tb is list else None, lt, item_view)
             for pe, x in ai.items():
-                walk(x, bi.get(pe, MISSING), item_view, (*path, pe))
+                y = bi.get(pe, MISSING)
+                if x is not y and (type(x) is not type(y) or x != y):
+                    walk(x, y, item_view, (*path, pe))
             for pe, y in bi.items():
                 if pe not in ai:
                     walk(MISSING, y, item_view, (*path, pe))
@@ -190,7 +193,7 @@ def merge(lhs: Any, rhs: Any, view: SchemaView) -> Any:
 
 def _merge_items(lhs: list[Any], rhs: list[Any], lt: ListType, view: SchemaView) -> list[Any]:
     """Upstream's list merge order: shared items in the configuration's order."""
-    lobs, robs = _index_items(lhs, lt, view), _index_items(rhs, lt, view)
+    lobs, robs = index_items(lhs, lt, view), index_items(rhs, lt, view)
     lorder, rorder = list(lobs), list(robs)
     shared = [pe for pe in rorder if pe in lobs]
     nxt = 0  # index into shared of the next shared item to emit
@@ -287,7 +290,7 @@ def members(obj: Any, fields: FieldSet, view: SchemaView) -> FieldSet:
                     walk(x, kids, child, (*path, pe))
         elif type(v) is list and view.list_type().kind != "atomic":
             item_view = view.item()
-            items = _index_items(v, view.list_type(), item_view)
+            items = index_items(v, view.list_type(), item_view)
             for pe, (member, kids) in level.items():
                 if pe in items:
                     if member:

@@ -17,7 +17,9 @@ order:
   update always forces) and fields the write removed leave every entry.  The
   entry's ``time`` moves only when it gained fields; identity metadata is
   never owned (strip-meta); over ten ``Update`` entries fold the oldest into
-  ``ancient-changes``.
+  ``ancient-changes``.  A create with no entries to carry (the common case)
+  takes a short cut with the same result: its one entry's FieldsV1 is written
+  in one walk of the object (:mod:`~mizzen.apiserver.fieldpath_created`).
 * :func:`~mizzen.apiserver.apply.apply_config` (operation ``Apply``) shares
   the core, :func:`changes`.
 
@@ -37,12 +39,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from mizzen.apiserver import fieldpath_v1
 from mizzen.apiserver.fieldpath import FieldSet, SchemaView
+from mizzen.apiserver.fieldpath_created import STRIP_META, STRIP_ROOT, created_fields_v1
 from mizzen.apiserver.fieldpath_walk import Comparison, compare, zero_object
 from mizzen.apiserver.objectmeta import parse_time, rfc3339
 
@@ -59,15 +61,15 @@ ANCIENT_CHANGES = "ancient-changes"
 CURRENT_OPERATION = "current-operation"
 
 # Fields no manager ever owns (upstream stripMetaManager).
-STRIP = FieldSet.of("apiVersion", "kind", "metadata", "metadata.name", "metadata.namespace",
-                    "metadata.creationTimestamp", "metadata.selfLink", "metadata.uid",
-                    "metadata.clusterName", "metadata.generation", "metadata.managedFields",
-                    "metadata.resourceVersion")
+STRIP = FieldSet([(pe,) for pe in STRIP_ROOT] + [("f:metadata", pe) for pe in STRIP_META])
 
 
-@dataclass(frozen=True, slots=True)
-class ManagerKey:
-    """Upstream's manager identifier: what makes two managedFields entries the same one."""
+class ManagerKey(NamedTuple):
+    """Upstream's manager identifier: what makes two managedFields entries the same one.
+
+    A named tuple, not a dataclass: every write hashes and compares a few of
+    these as dict keys, and a tuple does both in C.
+    """
 
     manager: str
     operation: str
@@ -216,8 +218,9 @@ def _seconds(t: str | None) -> float:
 
 def encode(managed: Managed) -> list[dict[str, Any]]:
     """Entries in upstream's order (Apply first, then by time, manager, version, subresource)."""
-    rows = sorted(((k, o) for k, o in managed.items() if not o.empty),
-                  key=lambda ko: (ko[0].operation, _seconds(ko[1].time), ko[0].manager,
+    rows = [(k, o) for k, o in managed.items() if not o.empty]
+    if len(rows) > 1:
+        rows.sort(key=lambda ko: (ko[0].operation, _seconds(ko[1].time), ko[0].manager,
                                   ko[1].api_version, ko[0].subresource))
     out: list[dict[str, Any]] = []
     for k, o in rows:
@@ -318,14 +321,11 @@ def record_update(live: dict[str, Any] | None, new: dict[str, Any], managed: Man
     op = ManagerKey(CURRENT_OPERATION, UPDATE, key.api_version, key.subresource)
     cmp, conflicts = changes(lhs, rhs, view, managed, op, ignored)
     out = transfer(managed, op, cmp, conflicts)
-    gained = ((cmp.modified | cmp.added) - cmp.removed)
-    if ignored:
-        gained = gained.recursive_difference(ignored)
-    gained = gained - STRIP
+    gained = (cmp.modified | cmp.added) - cmp.removed - STRIP  # ``ignored`` already excluded
     if gained:
-        prev = out.get(key)
-        out[key] = Ownership(gained, key.api_version, rfc3339(now)) if prev is None \
-            else prev.adding(gained, rfc3339(now))
+        prev, time = out.get(key), rfc3339(now)
+        out[key] = Ownership(gained, key.api_version, time) if prev is None \
+            else prev.adding(gained, time)
     return _cap_updates(out)
 
 
@@ -386,7 +386,13 @@ def update_managed_fields(live: dict[str, Any] | None, new: dict[str, Any], *, m
                 managed = {}
             if not managed:
                 managed = live_managed(live)
-    if not managed and live is not None:
-        return []  # objects without managedFields are not tracked until applied
+    if not managed:
+        if live is not None:
+            return []  # objects without managedFields are not tracked until applied
+        fields = created_fields_v1(new, view, ignored)  # a create: one walk, no diff
+        if fields is not None:
+            return [{"manager": manager, "operation": UPDATE, "apiVersion": api_version,
+                     "time": rfc3339(now), "fieldsType": FIELDS_V1, "fieldsV1": fields,
+                     **({"subresource": subresource} if subresource else {})}] if fields else []
     key = ManagerKey(manager, UPDATE, api_version, subresource)
     return encode(record_update(live, new, managed, key, view, now, ignored))

@@ -34,6 +34,7 @@ from typing import Any
 from mizzen.apiserver.errors import Cause, field_invalid, field_required, field_type
 from mizzen.apiserver.resources import ResourceInfo
 from mizzen.apiserver.schema import Node, SchemaSet, node_types
+from mizzen.apiserver.specmemo import SpecMemo
 from mizzen.apiserver.validation_names import (
     config_key,
     dns1035_label,
@@ -63,6 +64,8 @@ __all__ = [
 # A path is a chain (parent, segment): str = field, int = list index, tuple = map key.
 Path = tuple[Any, Any] | None
 Check = Callable[[Any, Path, "_Sink"], None]
+# The check of a whole object; the flags say its ``spec``, its ``status`` are known clean.
+RootCheck = Callable[[dict[str, Any], "_Sink", bool, bool], None]
 # What a property demands: accepted Python types (None: anything), their schema
 # name for messages, and a deeper check (None: nothing more to look at).
 Spec = tuple[frozenset[type] | None, str, Check | None]
@@ -74,6 +77,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 _TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean",
                dict: "object", list: "array"}
+CLEAN_SPECS = 128  # specs remembered clean, per Validator
+CLEAN_SPEC_BYTES = 32 * 1024  # larger specs are walked every time
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 # Required in the OpenAPI but not enforced by upstream validation, or enforced by the
@@ -132,13 +137,23 @@ class _Sink:
 
 
 class Validator:
-    """Validates raw objects of built-in kinds; compiled schemas are cached per instance."""
+    """Validates raw objects of built-in kinds; compiled schemas are cached per instance.
+
+    A ``spec`` seen clean before is not walked again: the instance remembers the
+    JSON text of the last :data:`CLEAN_SPECS` specs per kind that passed the schema
+    walk and the spec rules without a finding (pods made from one template share
+    theirs), and an update that leaves ``spec`` as stored skips it too, as it skips
+    a ``status`` the registry carried over from the stored object.  Either way the
+    walk would find nothing: it is a function of the text, and stored objects
+    passed it.
+    """
 
     def __init__(self, schemas: SchemaSet) -> None:
         self._schemas = schemas
-        self._roots: dict[tuple[str, str, str], Check | None] = {}
+        self._roots: dict[tuple[str, str, str], RootCheck | None] = {}
         self._specs: dict[tuple[str, bool], Spec] = {}
         self._pending: set[tuple[str, bool]] = set()
+        self._clean: SpecMemo[None] = SpecMemo(CLEAN_SPECS, CLEAN_SPEC_BYTES)
 
     def validate(self, info: ResourceInfo, obj: dict[str, Any],
                  old: dict[str, Any] | None = None) -> Verdict:
@@ -148,19 +163,37 @@ class Validator:
         check = self._roots[key]
         if check is None:
             return Verdict()
+        spec = self._clean.key(key, obj.get("spec"))
+        seen = spec is not None and (spec in self._clean or (
+            old is not None and spec == self._clean.key(key, old.get("spec"))))
+        status = obj.get("status")
         sink = _Sink()
-        check(obj, None, sink)
-        check_object(info, obj, sink.causes)
+        check(obj, sink, seen, type(status) is dict and old is not None and
+              status is old.get("status"))
+        check_object(info, obj, sink.causes, spec_checked=seen)
         if old is not None:
             check_update(info, obj, old, sink.causes)
+        if spec is not None and not seen and not sink.unknown and not sink.causes:
+            self._clean.remember(spec, None)
         return Verdict(sink.unknown, sink.causes)
 
-    def _compile_root(self, group: str, version: str, kind: str) -> Check | None:
+    def _compile_root(self, group: str, version: str, kind: str) -> RootCheck | None:
         node = self._schemas.root(group, version, kind)
         if node is None:
             return None
         name = self._schemas.definition_name(group, version, kind) or kind
-        return self._object(node, name, lenient=False, root=True)
+        variants: dict[tuple[bool, bool], Check] = {}
+
+        def check(obj: dict[str, Any], sink: _Sink, spec_seen: bool, status_seen: bool) -> None:
+            which = (spec_seen, status_seen)
+            walk = variants.get(which)
+            if walk is None:
+                skip = frozenset(p for p, seen in zip(("spec", "status"), which, strict=True)
+                                 if seen)
+                walk = variants[which] = self._object(node, name, lenient=False, root=True,
+                                                      skip=skip)
+            walk(obj, None, sink)
+        return check
 
     def _named(self, name: str, lenient: bool) -> Spec:
         key = (name, lenient)
@@ -203,12 +236,15 @@ class Validator:
             return (types, tname, None if item_spec == _ANY else _each(item_spec, keyed=False))
         return (types, tname, _scalar(node))
 
-    def _object(self, node: Node, name: str, lenient: bool, root: bool = False) -> Check:
+    def _object(self, node: Node, name: str, lenient: bool, root: bool = False,
+                skip: frozenset[str] = frozenset()) -> Check:
         props: dict[str, Spec] = {}
         for prop, sub in (node.get("properties") or {}).items():
             if root and prop in ("apiVersion", "kind"):   # the caller checks the top-level kind
                 sub = {k: v for k, v in sub.items() if k != "enum"}
             props[prop] = self._spec(sub, name, lenient or (root and prop == "status"))
+            if prop in skip:
+                props[prop] = (frozenset({dict}), props[prop][1], None)  # known clean
         required = () if lenient else tuple(
             r for r in node.get("required", ()) if r in props and (name, r) not in _NOT_REQUIRED
             and not (props[r][0] or frozenset()) & {int, float, bool})

@@ -34,6 +34,7 @@ _CONFIG_KEY = r"[-._a-zA-Z0-9]+"
 _RE = MappingProxyType({p: re.compile(p) for p in (
     _LABEL, _SUBDOMAIN, _DNS1035, _QNAME, _LABEL_VALUE, _CONFIG_KEY, r"[-a-z0-9]+", r".*[a-z].*")})
 _ANNOTATIONS_LIMIT = 256 * 1024
+_QUALIFIED = re.compile(f"(?:{_SUBDOMAIN}/)?{_QNAME}")  # no part holds a "/"
 
 
 def _regex_error(msg: str, fmt: str, *examples: str) -> str:
@@ -70,6 +71,8 @@ def dns1035_label(value: str) -> list[str]:
 
 def qualified_name(value: str) -> list[str]:
     """Label keys, annotation keys and finalizers: ``[prefix/]name``."""
+    if len(value) <= 63 and _QUALIFIED.fullmatch(value):
+        return []  # the common case in one match: both parts valid, neither too long
     parts = value.split("/")
     if len(parts[-1]) <= 63 and _RE[_QNAME].fullmatch(parts[-1]) and (len(parts) == 1 or (
             len(parts) == 2 and len(parts[0]) <= 253 and _RE[_SUBDOMAIN].fullmatch(parts[0]))):
@@ -179,9 +182,10 @@ def as_list(value: Any) -> list[Any]:
 
 def check_labels(labels: Any, at: str, causes: list[Cause]) -> None:
     for key, value in as_dict(labels).items():
-        causes += [field_invalid(at, key, m) for m in qualified_name(key)]
-        if isinstance(value, str):
-            causes += [field_invalid(at, value, m) for m in label_value(value)]
+        if errs := qualified_name(key):
+            causes += [field_invalid(at, key, m) for m in errs]
+        if isinstance(value, str) and (errs := label_value(value)):
+            causes += [field_invalid(at, value, m) for m in errs]
 
 
 def check_meta(meta: Any, at: str, causes: list[Cause]) -> None:

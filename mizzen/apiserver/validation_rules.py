@@ -204,11 +204,17 @@ def _data_keys(obj: dict[str, Any], fields: tuple[str, ...], causes: list[Cause]
                                         "duplicate of key present in data"))
 
 
+_SPEC_ONLY = frozenset({("", "Pod"), ("", "Service")})  # and the workloads: rules on spec alone
 _NAME_RULES = MappingProxyType({("", "Namespace"): dns1123_label, ("", "Service"): dns1035_label})
 
 
-def check_object(info: ResourceInfo, obj: dict[str, Any], causes: list[Cause]) -> None:
-    """Object-level rules of upstream validation, for ``info``'s kind."""
+def check_object(info: ResourceInfo, obj: dict[str, Any], causes: list[Cause], *,
+                 spec_checked: bool = False) -> None:
+    """Object-level rules of upstream validation, for ``info``'s kind.
+
+    ``spec_checked``: the object's ``spec`` is known to pass the rules that read
+    only ``spec`` (pods, workloads, services), which are then skipped.
+    """
     meta = as_dict(obj.get("metadata"))
     name = meta.get("name")
     if not name:
@@ -219,6 +225,8 @@ def check_object(info: ResourceInfo, obj: dict[str, Any], causes: list[Cause]) -
         causes += [field_invalid("metadata.name", name, m) for m in rule(name)]
     check_meta(meta, "metadata", causes)
     kind = (info.group, info.kind)
+    if spec_checked and (kind in _SPEC_ONLY or (info.group == "apps" and info.kind in WORKLOADS)):
+        return
     if kind == ("", "Pod"):
         _pod_spec(obj.get("spec"), "spec", causes)
     elif info.group == "apps" and info.kind in WORKLOADS:
@@ -272,6 +280,8 @@ def check_update(info: ResourceInfo, obj: dict[str, Any], old: dict[str, Any],
 
 
 def _pod_update(spec: dict[str, Any], old: dict[str, Any], causes: list[Cause]) -> None:
+    if spec == old:
+        return  # nothing changed, so nothing forbidden changed (the rules compare with ==)
     munged = dict(spec)
     for group in ("containers", "initContainers"):
         new_list, old_list = as_list(spec.get(group)), as_list(old.get(group))

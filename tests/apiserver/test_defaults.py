@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mizzen.apiserver import defaults
 from mizzen.apiserver.defaults import Defaulter
 from mizzen.apiserver.resources import ResourceInfo, builtin_resources
 from mizzen.apiserver.schema import SchemaSet
@@ -312,3 +313,33 @@ def test_defaults_are_idempotent_and_valid(defaulter: Defaulter, schemas: Schema
     twice = defaulted(defaulter, copy.deepcopy(once))
     assert twice == once
     assert Validator(schemas).validate(info_of(once), once) == Verdict([], [])
+
+
+@pytest.mark.parametrize("make", [pod, lambda: workload("Deployment"),
+                                  lambda: workload("StatefulSet")],
+                         ids=["pod", "deployment", "statefulset"])
+def test_a_repeated_spec_gets_the_same_defaults_in_a_fresh_spec(make: Any) -> None:
+    defaulter = Defaulter(SchemaSet())
+    first, second, third = (defaulted(defaulter, make()) for _ in range(3))
+    assert first == second == third
+    assert second["spec"] is not third["spec"]
+    first["spec"].clear()  # nothing is shared: changing one object leaves the others alone
+    assert second == third and second["spec"]
+
+
+def test_an_already_defaulted_spec_is_left_as_it_is() -> None:
+    defaulter = Defaulter(SchemaSet())
+    once = defaulted(defaulter, pod())
+    spec = once["spec"]
+    for _ in range(2):
+        assert defaulted(defaulter, once)["spec"] is spec
+
+
+def test_remembered_specs_are_bounded() -> None:
+    defaulter = Defaulter(SchemaSet())
+    for i in range(defaults.REMEMBERED_SPECS + 10):
+        obj = pod()
+        obj["spec"]["containers"][0]["image"] = f"nginx:{i}"
+        assert defaulted(defaulter, obj)["spec"]["containers"][0]["imagePullPolicy"] == \
+            "IfNotPresent"
+    assert len(defaulter._specs) == defaults.REMEMBERED_SPECS

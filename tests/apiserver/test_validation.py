@@ -232,3 +232,70 @@ def test_status_is_not_held_to_required_fields(validator: Validator) -> None:
     obj["status"] = {"phase": "Running", "containerStatuses": [{"name": "web"}],
                      "conditions": [{"type": "Ready"}]}
     assert check(validator, obj) == Verdict([], [])
+
+
+def test_a_spec_seen_clean_is_remembered_but_metadata_is_still_checked() -> None:
+    v = Validator(SchemaSet())
+    assert check(v, pod()) == Verdict([], [])  # web's spec is now known clean
+    second = pod()
+    second["metadata"]["labels"]["bad key!"] = "x"
+    second["metadata"]["labelz"] = {}
+    verdict = check(v, second)
+    assert verdict.unknown == ["metadata.labelz"]
+    assert fields(verdict) == [("metadata.labels", "FieldValueInvalid")]
+
+
+def test_an_invalid_spec_is_reported_every_time() -> None:
+    v = Validator(SchemaSet())
+    bad = pod()
+    bad["spec"]["containers"][0]["name"] = "Web_1"
+    bad["spec"]["containerz"] = []
+    for _ in range(3):
+        verdict = check(v, bad)
+        assert verdict.unknown == ["spec.containerz"]
+        assert fields(verdict) == [("spec.containers[0].name", "FieldValueInvalid")]
+
+
+def test_a_clean_spec_does_not_excuse_a_different_kind_or_a_changed_spec() -> None:
+    v = Validator(SchemaSet())
+    deployment = workload("Deployment")
+    deployment["spec"]["strategy"] = {"type": "Recreate"}
+    assert check(v, deployment) == Verdict([], [])
+    same_spec_other_kind = workload("ReplicaSet")
+    same_spec_other_kind["spec"] = deployment["spec"]
+    assert check(v, same_spec_other_kind).unknown == ["spec.strategy"]
+    changed = workload("Deployment")
+    changed["spec"]["replicas"] = -1
+    assert fields(check(v, changed)) == [("spec.replicas", "FieldValueInvalid")]
+
+
+def test_an_update_keeping_the_stored_spec_still_checks_what_changed() -> None:
+    v = Validator(SchemaSet())
+    old = pod()
+    new = pod()
+    new["metadata"]["labels"]["tier"] = 3
+    assert fields(check(v, new, old)) == [("metadata.labels[tier]", "FieldValueTypeInvalid")]
+    moved = pod()
+    moved["spec"]["restartPolicy"] = "Never"
+    assert fields(check(v, moved, old)) == [("spec", "FieldValueForbidden")]
+
+
+def test_remembered_specs_are_bounded() -> None:
+    v = Validator(SchemaSet())
+    for i in range(validation.CLEAN_SPECS + 20):
+        obj = pod()
+        obj["spec"]["containers"][0]["image"] = f"nginx:{i}"
+        assert check(v, obj) == Verdict([], [])
+    assert len(v._clean) == validation.CLEAN_SPECS
+
+
+def test_a_status_carried_over_from_the_stored_object_is_not_walked_again() -> None:
+    v = Validator(SchemaSet())
+    old = pod()
+    old["status"] = {"phase": "Running", "podIP": 7}  # as if stored before a stricter check
+    carried = pod()
+    carried["status"] = old["status"]  # what the registry does on a main-resource update
+    assert check(v, carried, old) == Verdict([], [])
+    sent = pod()
+    sent["status"] = dict(old["status"])  # a status the client sent is checked
+    assert fields(check(v, sent, old)) == [("status.podIP", "FieldValueTypeInvalid")]
