@@ -52,7 +52,8 @@ class GarbageCollector:
         self._uids: dict[str, Key] = {}
         self._dependents: dict[str, set[Key]] = {}
         self._loop: KeyLoop[Key] = KeyLoop("garbage-collector", self._process, log,
-                                           retry_codes=(409,), quiet_codes=(404,))
+                                           retry_codes=(409,), quiet_codes=(404,),
+                                           workers=16)
 
     @property
     def _store(self) -> Store:

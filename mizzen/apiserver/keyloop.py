@@ -3,10 +3,12 @@
 The server's own controllers — namespace lifecycle, garbage collection, CRD
 status and cleanup — are all shaped alike: a store listener decides, per
 committed event, which keys an event could affect and marks them; a single
-task then processes marked keys one at a time until none are left, and
-sleeps until the next mark.  Keys marked again while being processed are
-simply processed again.  This class is that loop, so each controller only
-says how to mark and how to process one key.
+task then processes marked keys until none are left, and sleeps until the
+next mark.  Keys marked again while being processed are simply processed
+again.  This class is that loop, so each controller only says how to mark and
+how to process one key.  With ``workers`` above one, that many keys are
+processed at once (never the same key twice at once): each step awaits a
+commit, so one at a time caps a loop at one key per commit latency.
 
 Errors never stop the loop: an ``ApiError`` whose code is in ``retry_codes``
 (a conflict with a concurrent write) marks the key again; other API errors
@@ -30,13 +32,15 @@ class KeyLoop(Generic[K]):
 
     def __init__(self, name: str, process: Callable[[K], Awaitable[None]],
                  log: logging.Logger, *, retry_codes: tuple[int, ...] = (),
-                 quiet_codes: tuple[int, ...] = ()) -> None:
+                 quiet_codes: tuple[int, ...] = (), workers: int = 1) -> None:
         self.name = name
         self._process = process
         self._log = log
         self._retry_codes = retry_codes
         self._quiet_codes = quiet_codes
         self._dirty: set[K] = set()
+        self._busy: set[K] = set()
+        self._workers = workers
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -67,17 +71,27 @@ class KeyLoop(Generic[K]):
             self._task = None
 
     async def _run(self) -> None:
+        await asyncio.gather(*(self._work() for _ in range(self._workers)))
+
+    async def _work(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._dirty:
-                key = self._dirty.pop()
-                try:
-                    await self._process(key)
-                except errors.ApiError as exc:
-                    if exc.code in self._retry_codes:
-                        self._dirty.add(key)
-                    elif exc.code not in self._quiet_codes:
-                        self._log.warning("%s: %s: %s", self.name, key, exc)
-                except Exception:
-                    self._log.exception("%s: %s failed", self.name, key)
+            key = next((k for k in self._dirty if k not in self._busy), None)
+            if key is None:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            self._dirty.discard(key)
+            self._busy.add(key)
+            try:
+                await self._process(key)
+            except errors.ApiError as exc:
+                if exc.code in self._retry_codes:
+                    self._dirty.add(key)
+                elif exc.code not in self._quiet_codes:
+                    self._log.warning("%s: %s: %s", self.name, key, exc)
+            except Exception:
+                self._log.exception("%s: %s failed", self.name, key)
+            finally:
+                self._busy.discard(key)
+                if self._dirty:
+                    self._wake.set()

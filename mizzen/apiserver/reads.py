@@ -84,8 +84,7 @@ async def wait_for_rv(store: Store, rv: int, timeout: float = 3.0) -> None:
 
 
 def _key(e: Entry) -> tuple[str, str]:
-    m = e.obj["metadata"]
-    return (m.get("namespace", ""), m["name"])
+    return e.key
 
 
 async def list_objects(store: Store, info: ResourceInfo, ns: str | None,

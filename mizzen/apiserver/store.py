@@ -1,8 +1,8 @@
 """The in-memory store in front of SQLite: state, revisions, group commit, change log.
 
-All objects live in memory as ``Entry`` (the parsed dict, its JSON bytes and
-its resourceVersion), so reads and lists never touch the disk and a LIST is a
-join of cached bytes.  Writes are *staged* synchronously on the event loop —
+All objects live in memory as ``Entry`` (the JSON bytes, the resourceVersion, and the parsed
+dict while it is warm: see ``store_log.py``), so reads and lists never touch the disk and a
+LIST is a join of cached bytes.  Writes are *staged* synchronously on the event loop —
 the caller reads the latest value, checks preconditions and stages the new one
 without awaiting in between, which makes every read-modify-write atomic
 without locks — and then *committed* in batches: one flusher task hands all
@@ -17,58 +17,30 @@ Writers see the staged values (``latest``) so that concurrent writes to one
 key serialise on resourceVersion exactly as on etcd.  If a commit fails, every
 staged write is rolled back and fails; nothing half-written becomes visible.
 
-The change log (``Event`` list) keeps the last ``window`` writes for watch
-resumption and for consistent paginated lists at an older revision; asking
-for anything older is answered with 410 Expired.
+The change log keeps the last ``window`` writes, and no more than ``window_bytes`` of
+values, for watch resumption and for consistent paginated lists at an older revision;
+asking for anything older is answered with 410 Expired.  A logged event shares its value's
+bytes with the stored entry (and with the next event's ``prev``): nothing is copied.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import concurrent.futures
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from mizzen.apiserver import errors
 from mizzen.apiserver.storage import CommitStats, Row, Storage
+from mizzen.apiserver.store_log import ChangeLog, Entry, Event, WarmSet
+
+__all__ = ["Entry", "Event", "Store"]
 
 Key = tuple[str, str, str]  # (store key "group/plural", namespace, name)
-
-
-@dataclass(slots=True)
-class Entry:
-    """A stored object: never mutate ``obj``; build a new dict and write it."""
-
-    obj: dict[str, Any]
-    raw: bytes
-    rv: int
-
-
-@dataclass(slots=True)
-class Event:
-    """One committed write, as watchers see it."""
-
-    type: str  # ADDED, MODIFIED, DELETED
-    res: str
-    ns: str
-    name: str
-    rv: int
-    obj: dict[str, Any]
-    raw: bytes
-    # The value before this write; None for ADDED (or when unknown after a restart).
-    prev: Entry | None
-    prev_known: bool = True
-    _line: bytes | None = field(default=None, repr=False)
-
-    def line(self) -> bytes:
-        """The watch-stream line for this event, encoded once for all watchers."""
-        if self._line is None:
-            self._line = b'{"type":"' + self.type.encode() + b'","object":' + self.raw + b"}\n"
-        return self._line
+WINDOW_BYTES = 32 * 2**20  # the change log's default byte budget
+WARM_ENTRIES = 512  # parsed dicts kept (current values most recently written or read)
 
 
 Listener = Callable[[list[Event]], None]
@@ -78,9 +50,10 @@ CommitObserver = Callable[[CommitStats], None]
 class Store:
     """Objects by (store key, namespace, name), with revisions and a change log."""
 
-    def __init__(self, storage: Storage, window: int = 50_000) -> None:
+    def __init__(self, storage: Storage, window: int = 50_000, *,
+                 window_bytes: int = WINDOW_BYTES, warm: int = WARM_ENTRIES) -> None:
         self._storage = storage
-        self._window = window
+        self._warm = WarmSet(warm)
         self._latest: dict[str, dict[str, dict[str, Entry]]] = {}
         self._shadow: dict[Key, Entry | None] = {}
         self._inflight: dict[Key, int] = {}
@@ -90,8 +63,7 @@ class Store:
         self.compacted_rv = 0
         # Lists at a revision below this cannot be rebuilt (prev values unknown).
         self.snapshot_floor_rv = 0
-        self._log: list[Event] = []
-        self._log_rvs: list[int] = []
+        self._log = ChangeLog(window, window_bytes)
         self._pending: list[Event] = []
         self._pending_future: asyncio.Future[None] | None = None
         self._wake = asyncio.Event()
@@ -109,23 +81,30 @@ class Store:
         self._flusher = asyncio.create_task(self._flush_forever(), name="store-flusher")
 
     def _load(self) -> None:
+        """Objects and the change log from SQLite, left cold (parsed when first read);
+        an object's current value shares its bytes with its last logged write."""
         self._storage.open()
-        for res, ns, name, rv, value in self._storage.load_objects():
-            obj = orjson.loads(value)
-            self._latest.setdefault(res, {}).setdefault(ns, {})[name] = Entry(obj, value, rv)
         last: dict[Key, Entry] = {}
-        first_rv = 0
         for row in self._storage.load_events():
             key = (row.res, row.ns, row.name)
-            obj = orjson.loads(row.value)
             prev = last.get(key)
-            ev = Event(row.type, row.res, row.ns, row.name, row.rv, obj, row.value, prev,
+            entry = Entry(None, row.value, row.rv, self._warm, (row.ns, row.name))
+            ev = Event(row.type, row.res, row.ns, row.name, entry, prev,
                        prev_known=prev is not None or row.type == "ADDED")
-            last[key] = Entry(obj, row.value, row.rv)
+            ev.published()
+            if prev is not None:
+                prev.retire()
+            if row.type == "DELETED":
+                entry.retire()
+            last[key] = entry
             self._log.append(ev)
-            self._log_rvs.append(row.rv)
-            first_rv = first_rv or row.rv
+        for res, ns, name, rv, value in self._storage.load_objects():
+            logged = last.get((res, ns, name))
+            entry = logged if logged is not None and logged.rv == rv else \
+                Entry(None, value, rv, self._warm, (ns, name))
+            self._latest.setdefault(res, {}).setdefault(ns, {})[name] = entry
         self._rv = self.committed_rv = self._storage.current_rv()
+        first_rv = self._log.first_rv
         self.compacted_rv = first_rv - 1 if first_rv else self._rv
         self.snapshot_floor_rv = self._rv
 
@@ -157,8 +136,8 @@ class Store:
                 return self._shadow[key]
         return self._latest.get(res, {}).get(ns, {}).get(name)
 
-    def list_entries(self, res: str, ns: str | None) -> list[Entry]:
-        """Committed objects of one resource (all namespaces when ``ns`` is None), by key."""
+    def _keyed(self, res: str, ns: str | None) -> dict[tuple[str, str], Entry]:
+        """Committed objects of one resource by ``(namespace, name)``, unsorted."""
         by_ns = self._latest.get(res)
         if not by_ns:
             found: dict[tuple[str, str], Entry] = {}
@@ -174,6 +153,11 @@ class Store:
                     found.pop((s, n), None)
                 else:
                     found[(s, n)] = committed
+        return found
+
+    def list_entries(self, res: str, ns: str | None) -> list[Entry]:
+        """Committed objects of one resource (all namespaces when ``ns`` is None), by key."""
+        found = self._keyed(res, ns)
         return [found[k] for k in sorted(found)]
 
     def count(self, res: str) -> int:
@@ -188,11 +172,8 @@ class Store:
             return self.list_entries(res, ns)
         if rv < max(self.compacted_rv, self.snapshot_floor_rv):
             raise errors.expired(f"too old resource version: {rv} ({self.compacted_rv + 1})")
-        current = {(e.obj["metadata"].get("namespace", ""), e.obj["metadata"]["name"]): e
-                   for e in self.list_entries(res, ns)}
-        start = bisect.bisect_right(self._log_rvs, rv)
-        end = bisect.bisect_right(self._log_rvs, self.committed_rv)
-        for ev in reversed(self._log[start:end]):
+        current = self._keyed(res, ns)
+        for ev in reversed(self._log.between(rv, self.committed_rv)):
             if ev.res != res or (ns is not None and ev.ns != ns):
                 continue
             if ev.prev is None:
@@ -205,9 +186,7 @@ class Store:
         """Committed events after ``rv``; 410 Expired when the log no longer has them."""
         if rv < self.compacted_rv:
             raise errors.expired(f"too old resource version: {rv} ({self.compacted_rv + 1})")
-        start = bisect.bisect_right(self._log_rvs, rv)
-        end = bisect.bisect_right(self._log_rvs, self.committed_rv)
-        return self._log[start:end]
+        return self._log.between(rv, self.committed_rv)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -232,11 +211,13 @@ class Store:
         if key not in self._shadow:
             self._shadow[key] = prev
         self._inflight[key] = self._inflight.get(key, 0) + 1
+        entry = Entry(obj, raw, rv, self._warm, (ns, name))
+        self._warm.add(entry)
         if typ == "DELETED":
             by_name.pop(name, None)
         else:
-            by_name[name] = Entry(obj, raw, rv)
-        ev = Event(typ, res, ns, name, rv, obj, raw, prev)
+            by_name[name] = entry
+        ev = Event(typ, res, ns, name, entry, prev)
         self._pending.append(ev)
         if self._pending_future is None:
             self._pending_future = asyncio.get_running_loop().create_future()
@@ -282,8 +263,14 @@ class Store:
                     observer(stats)
                 for listener in self._listeners:
                     listener(batch)
+                for ev in batch:
+                    ev.published()
+                    if ev.prev is not None:
+                        ev.prev.retire()
+                    if ev.type == "DELETED":
+                        ev.entry.retire()
                 self._commits_since_compaction += 1
-                if self._commits_since_compaction >= 256:
+                if self._commits_since_compaction >= 256 or self._log.over(slack=1.1):
                     self._commits_since_compaction = 0
                     self._compact()
 
@@ -293,12 +280,11 @@ class Store:
             left = self._inflight[key] - 1
             if left:
                 self._inflight[key] = left
-                self._shadow[key] = None if ev.type == "DELETED" else Entry(ev.obj, ev.raw, ev.rv)
+                self._shadow[key] = None if ev.type == "DELETED" else ev.entry
             else:
                 del self._inflight[key]
                 del self._shadow[key]
             self._log.append(ev)
-            self._log_rvs.append(ev.rv)
         self.committed_rv = batch[-1].rv
 
     def _fail_all(self, batch: list[Event], done: asyncio.Future[None], exc: Exception) -> None:
@@ -320,14 +306,11 @@ class Store:
         self._rv = max(self._rv, self.committed_rv)
 
     def _compact(self) -> None:
-        excess = len(self._log) - self._window
-        if excess <= 0:
+        last = self._log.trim()
+        if not last:
             return
-        self.compacted_rv = self._log_rvs[excess - 1]
-        del self._log[:excess]
-        del self._log_rvs[:excess]
-        keep_after = self.compacted_rv
-        self._executor.submit(self._storage.compact, keep_after)
+        self.compacted_rv = last
+        self._executor.submit(self._storage.compact, last)
 
     @property
     def pending_count(self) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from mizzen.apiserver.store import Entry, Event
+from mizzen.apiserver.store_log import watch_line
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -49,7 +50,7 @@ class Watcher:
         elif typ == ev.type:
             self._push(ev.line(), ev.rv)
         else:
-            self._push(_line(typ, ev.raw), ev.rv)
+            self._push(watch_line(typ, ev.raw), ev.rv)
 
     def _push(self, line: bytes, rv: int) -> None:
         if self.closed:
@@ -92,12 +93,8 @@ class Watcher:
             self._emit("DELETED", ev)
 
 
-def _line(typ: str, raw: bytes) -> bytes:
-    return b'{"type":"' + typ.encode() + b'","object":' + raw + b"}\n"
-
-
 def initial_line(entry: Entry) -> bytes:
-    return _line("ADDED", entry.raw)
+    return watch_line("ADDED", entry.raw)
 
 
 def bookmark_line(api_version: str, kind: str, rv: int, initial_end: bool = False) -> bytes:
