@@ -1,26 +1,30 @@
-"""The event recorder: ``kubectl describe``-visible core/v1 Events, repeats aggregated.
+"""The event recorder: ``kubectl describe``-visible core/v1 Events, correlated as upstream.
 
-Reconcilers call :meth:`EventRecorder.event` — synchronous, never raising,
-never waiting on the API — and a single writer task (:meth:`EventRecorder.run`,
-started by the manager) sends them.  Three reasons for that shape:
+Reconcilers call :meth:`EventRecorder.event` — synchronous, never raising, never waiting
+on the API — and writer tasks (:meth:`EventRecorder.run`, started by the manager) send
+them.  The shape, with its reasons:
 
-* an Event is a diagnostic: a reconcile must not fail or slow down because
-  one could not be written, so the call only queues it (a full queue drops it
-  and counts the drop);
-* one writer makes aggregation race-free: the same event twice in quick
-  succession becomes one Event with ``count: 2``, never two creates;
-* the writer owns the aggregation cache, no lock needed.
+* An Event is a diagnostic: a reconcile must not fail or slow down because one could not
+  be written, so the call only decides and queues.
+* What to send is decided at once by the :class:`~mizzen.runtime.eventcorrelate.Correlator`
+  (client-go's ``EventCorrelator``): similar events are combined, repeats become a higher
+  ``count`` on the existing Event (a merge patch), and a per-object token bucket holds
+  back floods.  Held back is not lost: the count keeps growing and the next write
+  carries it (``stats.filtered`` counts them).
+* The queue holds *Events*, not calls: a repeat of an Event whose write has not started
+  yet only raises the count that write will send (``stats.coalesced``), so a burst costs
+  one write per Event however many times it happened.  Under load this is what keeps the
+  queue short; only when more distinct Events than ``queue_size`` wait at once is one
+  dropped (counted, and logged once per power of two).
+* A few writers send concurrently, but never two writes of one Event at a time: a repeat
+  arriving while its Event is being written queues it again after that write, so creates
+  precede patches and counts only grow.  A patch answered 404 (the Event expired or was
+  deleted) creates it afresh.
 
-Aggregation is client-go's ``EventCorrelator`` reduced to its core: events
-with the same involved object, type, reason, message and source are one
-Event; a repeat is a merge patch raising ``count`` and ``lastTimestamp``.  If
-that Event was deleted meanwhile (events expire on real clusters), the patch
-404s and a new one is created.  The cache of recent events is a bounded LRU.
-
-Event names are ``<object name>.<hex nanoseconds>`` like client-go's, taken
-from the injected clock and bumped by one when two events share a
-nanosecond (as they do under a fake clock).  Cluster-scoped objects' events
-go to the ``default`` namespace.  Timestamps are RFC 3339 seconds.
+Event names are ``<object name>.<hex nanoseconds>`` like client-go's, taken from the
+injected clock and bumped by one when two events share a nanosecond (as they do under a
+fake clock).  Cluster-scoped objects' events go to the ``default`` namespace.  Timestamps
+are RFC 3339 seconds.
 """
 
 from __future__ import annotations
@@ -30,65 +34,51 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from mizzen.client.client import Client
 from mizzen.client.errors import ApiError
 from mizzen.client.resources import EVENTS
 from mizzen.runtime.clock import Clock
+from mizzen.runtime.eventcorrelate import Correlator, EventKey, EventRecord, rfc3339
 
-__all__ = ["NORMAL", "WARNING", "EventRecorder", "RecorderStats"]
+__all__ = ["NORMAL", "WARNING", "EventRecorder", "RecorderStats", "rfc3339"]
 
 log = logging.getLogger(__name__)
 
 NORMAL = "Normal"
 WARNING = "Warning"
 
-_Key = tuple[str, ...]
-
 
 @dataclass
 class RecorderStats:
-    created: int = 0
-    aggregated: int = 0  # repeats folded into an existing Event by a patch
-    dropped: int = 0  # the queue was full
+    created: int = 0  # Events created
+    aggregated: int = 0  # patches raising the count of an existing Event
+    coalesced: int = 0  # repeats folded into a write not yet sent: no write of their own
+    filtered: int = 0  # held back by the spam filter (counted by the Event's next write)
+    dropped: int = 0  # too many distinct Events waiting: lost
     failed: int = 0  # the API refused or could not be reached
 
 
-@dataclass
-class _Pending:
-    involved: dict[str, str]
-    type: str
-    reason: str
-    message: str
-
-
-@dataclass
-class _Seen:
-    name: str
-    namespace: str
-    count: int
-
-
-def rfc3339(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class EventRecorder:
-    """Queues Events for one component and writes them, aggregating repeats."""
+    """Correlates Events for one component and writes them, a few at a time."""
 
     def __init__(self, client: Client, clock: Clock, component: str, *, host: str = "",
-                 queue_size: int = 1000, cache_size: int = 4096) -> None:
+                 queue_size: int = 8192, cache_size: int = 4096, writers: int = 8) -> None:
         self._client = client
         self._clock = clock
         self.component = component
         self.host = host
         self.stats = RecorderStats()
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(queue_size)
-        self._seen: OrderedDict[_Key, _Seen] = OrderedDict()
-        self._cache_size = cache_size
-        self._last_nanos = 0
+        self._correlator = Correlator(clock, component, host, cache_size=cache_size)
+        self._queue_size = queue_size
+        self._writers = writers
+        self._pending: OrderedDict[EventKey, EventRecord] = OrderedDict()
+        self._writing: set[EventKey] = set()
+        self._again: set[EventKey] = set()
+        self._ready = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def event(self, obj: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
         """Record that ``reason``/``message`` happened to ``obj`` (type Normal or Warning)."""
@@ -103,87 +93,116 @@ class EventRecorder:
             "uid": str(meta.get("uid", "")),
             "resourceVersion": str(meta.get("resourceVersion", "")),
         }
-        try:
-            self._queue.put_nowait(_Pending(involved, type_, reason, message))
-        except asyncio.QueueFull:
+        record, allowed = self._correlator.observe(involved, type_, reason, message)
+        if not allowed:
+            self.stats.filtered += 1
+            return
+        key = record.key
+        if key in self._writing:
+            self._again.add(key)  # written once more after the write in flight
+        elif key in self._pending:
+            self.stats.coalesced += 1
+        elif len(self._pending) >= self._queue_size:
             self.stats.dropped += 1
             # One line per power of two drops: a burst must not turn into a log flood.
             if self.stats.dropped & (self.stats.dropped - 1) == 0:
                 log.warning("event recorder %s: queue full, %d events dropped so far "
                             "(latest: %s %s)", self.component, self.stats.dropped, reason,
                             message)
+        else:
+            self._pending[key] = record
+            self._idle.clear()
+            self._ready.set()
+
+    @property
+    def in_flight(self) -> int:
+        """Events being written right now."""
+        return len(self._writing)
 
     async def flush(self) -> None:
         """Wait until every queued event has been written (needs :meth:`run` running)."""
-        await self._queue.join()
+        await self._idle.wait()
 
     async def run(self) -> None:
         """Write queued events until cancelled."""
+        await asyncio.gather(*(self._writer() for _ in range(self._writers)))
+
+    async def _writer(self) -> None:
         while True:
-            pending = await self._queue.get()
+            record = self._next()
+            if record is None:
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            key = record.key
+            self._writing.add(key)
             try:
-                await self._write(pending)
+                await self._write(record)
             except ApiError as exc:
                 self.stats.failed += 1
                 log.warning("event recorder %s: could not write event %s: %s",
-                            self.component, pending.reason, exc)
+                            self.component, record.reason, exc)
             except Exception as exc:  # transport errors: the event is lost, not retried
                 self.stats.failed += 1
                 log.warning("event recorder %s: could not write event %s: %s: %s",
-                            self.component, pending.reason, type(exc).__name__, exc)
+                            self.component, record.reason, type(exc).__name__, exc)
             finally:
-                self._queue.task_done()
+                self._writing.discard(key)
+                if key in self._again:
+                    self._again.discard(key)
+                    self._pending[key] = record
+                    self._ready.set()
+                elif not self._pending and not self._writing:
+                    self._idle.set()
 
-    def _key(self, p: _Pending) -> _Key:
-        inv = p.involved
-        return (inv["kind"], inv["namespace"], inv["name"], inv["uid"], inv["apiVersion"],
-                p.type, p.reason, p.message, self.component, self.host)
+    def _next(self) -> EventRecord | None:
+        """The oldest waiting Event (none is ever being written: see :meth:`event`)."""
+        if not self._pending:
+            return None
+        _, record = self._pending.popitem(last=False)
+        return record
 
-    async def _write(self, p: _Pending) -> None:
-        key = self._key(p)
-        now = rfc3339(self._clock.now())
-        seen = self._seen.get(key)
-        if seen is not None:
-            patch = {"count": seen.count + 1, "lastTimestamp": now}
+    async def _write(self, r: EventRecord) -> None:
+        if r.created:
+            patch = {"count": r.count, "lastTimestamp": r.last, "message": r.message}
             try:
-                await self._client.patch(EVENTS, seen.name, patch, seen.namespace,
+                await self._client.patch(EVENTS, r.name, patch, r.namespace,
                                          patch_type="merge")
             except ApiError as exc:
                 if not exc.not_found:
                     raise
-                del self._seen[key]
+                r.created = False  # expired or deleted: create it again (count kept)
             else:
-                seen.count += 1
-                self._seen.move_to_end(key)
                 self.stats.aggregated += 1
                 return
-        await self._create(key, p, now)
+        await self._create(r)
 
-    async def _create(self, key: _Key, p: _Pending, now: str) -> None:
-        namespace = p.involved["namespace"] or "default"
-        nanos = int(self._clock.now().timestamp() * 1e9)
-        nanos = max(nanos, self._last_nanos + 1)
-        self._last_nanos = nanos
-        name = f"{p.involved['name']}.{nanos:x}"
-        involved = {k: v for k, v in p.involved.items() if v}
+    async def _create(self, r: EventRecord) -> None:
+        involved = {k: v for k, v in r.involved.items() if v}
         body: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": {"name": r.name, "namespace": r.namespace},
             "involvedObject": involved,
-            "type": p.type,
-            "reason": p.reason,
-            "message": p.message,
+            "type": r.type,
+            "reason": r.reason,
+            "message": r.message,
             "source": {"component": self.component, **({"host": self.host} if self.host else {})},
             "reportingComponent": self.component,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
+            "firstTimestamp": r.first,
+            "lastTimestamp": r.last,
+            "count": r.count,
         }
         if self.host:
             body["reportingInstance"] = self.host
-        await self._client.create(EVENTS, body, namespace)
+        try:
+            await self._client.create(EVENTS, body, r.namespace)
+        except ApiError as exc:
+            if not exc.already_exists:
+                raise
+            # Created by an earlier attempt whose answer was lost: patch it instead.
+            await self._client.patch(EVENTS, r.name, {"count": r.count, "lastTimestamp": r.last,
+                                                      "message": r.message}, r.namespace,
+                                     patch_type="merge")
+        r.created = True
         self.stats.created += 1
-        self._seen[key] = _Seen(name, namespace, 1)
-        if len(self._seen) > self._cache_size:
-            self._seen.popitem(last=False)

@@ -31,6 +31,11 @@ cached object as an add, so late controllers start from the same view.
 Objects passed to handlers are the cache's own dicts: read-only (see
 ``cache.py``).  Listed items get ``kind`` and ``apiVersion`` filled in so they
 look like watched ones.
+
+**managedFields are dropped** from cached objects by default, as client-go's
+``TransformStripManagedFields`` does when a controller installs it: no controller reads
+them from a cache, and they are about half of a pod's memory once parsed (10,000 cached
+pods: roughly 90 MB).  ``strip_managed_fields=False`` keeps them.
 """
 
 from __future__ import annotations
@@ -105,7 +110,7 @@ class SharedInformer:
                  field_selector: str | None = None, page_size: int | None = 500,
                  watch_timeout: int = 300, indexers: Mapping[str, Indexer] | None = None,
                  check_mutations: bool = False, backoff_base: float = 0.8,
-                 backoff_cap: float = 30.0) -> None:
+                 backoff_cap: float = 30.0, strip_managed_fields: bool = True) -> None:
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -117,6 +122,7 @@ class SharedInformer:
         self.stats = InformerStats()
         self._clock = clock
         self._backoff = (backoff_base, backoff_cap)
+        self._strip = strip_managed_fields
         self._handlers: list[ResourceEventHandler] = []
         self._synced = asyncio.Event()
         self._running = False
@@ -243,6 +249,10 @@ class SharedInformer:
             self.cache.resource_version = rv
 
     def _typed(self, obj: Obj) -> Obj:
+        if self._strip:
+            meta = obj.get("metadata")
+            if meta and "managedFields" in meta:
+                del meta["managedFields"]
         if "kind" not in obj:
             obj["kind"] = self.resource.kind
         if "apiVersion" not in obj:
