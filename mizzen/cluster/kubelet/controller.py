@@ -15,10 +15,12 @@ that pod, its node and the time.  It is a thin executor around
   the set of images pulled there.  Per-pod state: the simulated runtime
   (:class:`~mizzen.cluster.kubelet.runtime.PodRun`), dropped — and the IP
   released — when the pod is gone or replaced by a namesake with a new UID.
-* **Writes**, one per pass: a merge patch of ``pods/status`` carrying the
-  pod's resourceVersion (so a stale cache gets 409, never overwrites someone
-  else's condition), or the final ``DELETE`` with ``gracePeriodSeconds=0``
-  and a UID precondition.  Never the main resource.
+* **Writes**: a merge patch of ``pods/status`` carrying the pod's
+  resourceVersion (so a stale cache gets 409, never overwrites someone else's
+  condition), and, for a deleted pod whose containers have stopped, the final
+  ``DELETE`` with ``gracePeriodSeconds=0`` and a UID precondition right after
+  the terminal status (the delete is skipped if that patch fails).  Never the
+  main resource.
 * **Expectations** — after a status write the pod is not planned again until
   the cache holds that write, so a pass triggered by some other event cannot
   plan from the pre-write status and write the same change twice.
@@ -95,9 +97,14 @@ class KubeletSimulator:
 
     @classmethod
     def register(cls, manager: Manager, config: ClusterConfig, *,
-                 workers: int = 4) -> KubeletSimulator:
+                 workers: int = 16) -> KubeletSimulator:
         """Build the simulator on ``manager``'s client, clock and shared informers, and
-        add its controller (named ``kubelet-simulator``) to the manager."""
+        add its controller (named ``kubelet-simulator``) to the manager.
+
+        ``workers`` bounds the kubelets' writes in flight.  Real kubelets write
+        independently, one per node; with four workers the simulated ones fell far behind
+        the scheduler under load (each write waits its turn at the API server).  Each
+        request in flight also holds a connection, with its buffers, hence not more."""
         pods = manager.informer(PODS)
         nodes = manager.informer(NODES, label_selector=SIM_NODE_LABEL)
         sim = cls(manager.client, manager.clock, config, pods, nodes)
@@ -177,17 +184,17 @@ class KubeletSimulator:
         self._runs[key] = plan.run
         self._images.setdefault(node_name, set()).update(plan.images)
         try:
-            if plan.delete:
-                await self.client.delete(PODS, request.name, request.namespace,
-                                         grace_period_seconds=0,
-                                         preconditions={"uid": str(meta.get("uid", ""))})
-            elif plan.status_patch is not None:
+            if plan.status_patch is not None:
                 body = {"metadata": {"resourceVersion": meta.get("resourceVersion")},
                         "status": plan.status_patch}
                 written = await self.client.patch(PODS, request.name, body,
                                                   request.namespace, subresource="status")
                 rv = str((written.get("metadata") or {}).get("resourceVersion", ""))
                 self._expectations.expect_update(request, request.name, rv)
+            if plan.delete:
+                await self.client.delete(PODS, request.name, request.namespace,
+                                         grace_period_seconds=0,
+                                         preconditions={"uid": str(meta.get("uid", ""))})
         except ApiError as exc:
             if plan.delete:  # not deleted after all: try again next pass
                 self._runs[key] = replace(plan.run, delete_sent=False)

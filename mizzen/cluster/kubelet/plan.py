@@ -10,10 +10,11 @@ and returns a frozen :class:`PodPlan`:
    (a deletion starts the stop; a changed image restarts that container),
    and advance again — so a zero-latency change lands in the same pass;
 3. render the status and keep the fields that differ (``status.py``);
-4. decide the one write: the status patch, or — once a deleted pod's
-   containers have stopped and that is reported — the final delete with
-   ``gracePeriodSeconds=0`` (a pod none of whose containers ever ran is deleted
-   without reporting anything first);
+4. decide the writes: the status patch, and — once a deleted pod's
+   containers have stopped — the final delete with ``gracePeriodSeconds=0``
+   right after it, in the same pass, as the kubelet's status manager deletes
+   in the sync that reported the terminal status (a pod none of whose
+   containers ever ran is deleted without reporting anything first);
 5. ask to look again when the next transition or readiness change falls due.
 
 On a node whose Ready condition is Unknown the kubelet is gone: nothing
@@ -71,7 +72,8 @@ class PodPlan:
     run: PodRun
     # Top-level status fields that changed, for a merge patch of pods/status; None: no write.
     status_patch: Obj | None
-    # Delete the pod with gracePeriodSeconds=0 (its containers have stopped).
+    # Delete the pod with gracePeriodSeconds=0 (its containers have stopped), after
+    # writing ``status_patch`` when there is one.
     delete: bool
     # Seconds until the next transition or readiness change; None: wait for an event.
     requeue_after: float | None
@@ -106,7 +108,7 @@ def plan_pod(inp: PodInputs) -> PodPlan:
             patch = None  # nothing ran: nothing to report before the delete
         meta = pod.get("metadata") or {}
         already = meta.get("deletionGracePeriodSeconds") == 0  # ours, or a forced delete
-        delete = patch is None and not run.delete_sent and not already
+        delete = not run.delete_sent and not already
         if delete:
             run = replace(run, delete_sent=True)
     dues = [t for t in (next_due(run), flip) if t is not None]

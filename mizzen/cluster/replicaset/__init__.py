@@ -8,6 +8,7 @@ One concept per module, pure ones first::
 
     ranking      which pods a scale-down deletes first (upstream's ActivePodsWithRanks)
     status       counting replicas, ReplicaFailure, when a status write is due
+    census       counts and claims per ReplicaSet, kept up to date from pod events
     plan         (ReplicaSet, pods, expectations) -> ReplicaSetPlan   (pure)
     handlers     pod events -> ReplicaSets; the shared indexed informers
     controller   ReplicaSetController (one kind of write per pass) and

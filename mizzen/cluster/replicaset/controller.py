@@ -19,6 +19,8 @@ what to do, makes that one kind of write and returns:
   reference with ``blockOwnerDeletion``; in slow-start batches, stopping at the
   first batch with a failure;
 * *delete* — the chosen pods, concurrently;
+
+  (creates and deletes of all ReplicaSets share ``max_in_flight`` requests at once);
 * *status* — a merge patch of ``/status`` (the status is this controller's
   alone, so no resourceVersion precondition: upstream's update also retries
   over conflicts with the status it computed).
@@ -33,6 +35,10 @@ separate set keyed by the ReplicaSet), so a pass never recomputes a status
 from a cache that has not seen the last one.  While pod expectations are
 pending a pass may still claim pods, but neither creates, deletes nor writes
 the status.
+
+**Counting.**  A pass reads counts and claims from the ReplicaSet's census
+(``census.py``), which pod events keep current: a pass costs O(pods changed since the
+last one), not O(pods); the pods themselves are listed only to choose deletions.
 
 **Failures.**  A failed create or delete is remembered per ReplicaSet and the
 pass fails (the runtime backs off); the next pass writes the
@@ -56,10 +62,10 @@ from mizzen.cluster.podutil import (
     cache_has_seen,
     controller_of,
     controller_ref,
-    orphan_key,
     release_patch,
     selector_matches,
 )
+from mizzen.cluster.replicaset.census import CensusBook
 from mizzen.cluster.replicaset.handlers import informers, pod_to_replicasets
 from mizzen.cluster.replicaset.plan import BURST_REPLICAS, Observed, ReplicaSetPlan, plan
 from mizzen.cluster.replicaset.status import Failure
@@ -95,6 +101,10 @@ class ReplicaSetOptions:
     events: bool = True
     # Seconds after which creates/deletes the cache never showed are given up on.
     expectations_timeout: float = 300.0
+    # Pod creates and deletes in flight at once, all ReplicaSets together (upstream's
+    # client QPS limit plays this part).  A slow-start batch of 256 still starts 256
+    # creates; they just queue here instead of opening 256 connections at once.
+    max_in_flight: int = 16
 
 
 def pod_from_template(rs: Obj) -> Obj:
@@ -149,8 +159,13 @@ class ReplicaSetController:
         # Our status writes, keyed by ReplicaSet (name = the ReplicaSet's).
         self._own = Expectations(clock, self.options.expectations_timeout)
         self._failures: dict[Request, Failure] = {}
+        self._in_flight = asyncio.Semaphore(self.options.max_in_flight)
         self.passes: dict[str, int] = {}
+        # Counts and claims per ReplicaSet, kept from the pod events (O(changes) a pass).
+        self.census = CensusBook(pods.cache)
         pods.add_handler(observe_owned(self.expectations, REPLICASETS))
+        pods.add_handler(FuncHandler(add=self.census.changed, update=self._pod_updated,
+                                     delete=self.census.changed))
         replicasets.add_handler(FuncHandler(update=self._rs_updated, delete=self._rs_deleted))
 
     def _rs_updated(self, old: Obj, new: Obj) -> None:
@@ -158,8 +173,13 @@ class ReplicaSetController:
         self._own.observe_update(Request.of(new), str(meta.get("name")),
                                  str(meta.get("resourceVersion", "")))
 
+    def _pod_updated(self, old: Obj, new: Obj) -> None:
+        self.census.changed(old)
+        self.census.changed(new)
+
     def _rs_deleted(self, rs: Obj) -> None:
         key = Request.of(rs)
+        self.census.forget(str((rs.get("metadata") or {}).get("uid") or ""))
         self.expectations.forget(key)
         self._own.forget(key)
         self._failures.pop(key, None)
@@ -167,18 +187,20 @@ class ReplicaSetController:
     # -- reading -------------------------------------------------------------------------
 
     def observe(self, request: Request, rs: Obj) -> Observed:
-        """Everything a pass plans from (read-only cache objects)."""
-        uid = str(rs["metadata"].get("uid") or "")
-        cache = self.pods.cache
-        pods = cache.by_index(BY_CONTROLLER, uid) + \
-            cache.by_index(BY_CONTROLLER, orphan_key(request.namespace))
+        """Everything a pass plans from (read-only cache objects).  The counts come from
+        the census; the pods themselves only when some may have to be deleted."""
+        now = self._clock.now()
+        census = self.census.census(rs, now)
+        pods: list[Obj] = []
         related: list[Obj] = []
         replicas = (rs.get("spec") or {}).get("replicas")
-        if isinstance(replicas, int) and len(pods) > replicas:
+        if isinstance(replicas, int) and census.replicas > replicas:
+            uid = str(rs["metadata"].get("uid") or "")
+            pods = self.pods.cache.by_index(BY_CONTROLLER, uid)
             related = self._related_pods(rs, request.namespace)
         satisfied = self.expectations.satisfied(request)
-        return Observed(rs, pods, related, satisfied, self._failures.get(request),
-                        self._clock.now(), self.options.burst_replicas)
+        return Observed(rs, pods, related, satisfied, self._failures.get(request), now,
+                        self.options.burst_replicas, census)
 
     def _related_pods(self, rs: Obj, namespace: str) -> list[Obj]:
         """Pods selected by the ReplicaSets sharing ``rs``'s controller."""
@@ -269,7 +291,8 @@ class ReplicaSetController:
 
     async def _create_one(self, request: Request, rs: Obj, body: Obj) -> None:
         try:
-            created = await self.client.create(PODS, body, request.namespace)
+            async with self._in_flight:
+                created = await self.client.create(PODS, body, request.namespace)
         except ApiError as exc:
             if _namespace_terminating(exc):
                 return
@@ -284,7 +307,8 @@ class ReplicaSetController:
 
         async def delete(name: str) -> None:
             try:
-                await self.client.delete(PODS, name, request.namespace)
+                async with self._in_flight:
+                    await self.client.delete(PODS, name, request.namespace)
             except ApiError as exc:
                 self.expectations.observe_delete(request, name)
                 if not exc.not_found:

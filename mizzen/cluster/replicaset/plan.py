@@ -18,6 +18,11 @@ has something to do wins:
 5. **status** — write the status if it changed, and come back when the next
    ready pod's ``minReadySeconds`` runs out so ``availableReplicas`` catches up.
 
+The counts and claims come from a :class:`~mizzen.cluster.replicaset.census.Census`: the
+controller keeps one per ReplicaSet up to date from pod events, so a pass costs O(pods that
+changed) rather than O(pods); tests leave it out and it is counted from ``pods``.  The pods
+themselves are read only to choose which to delete.
+
 Unlike upstream, the status is not written while expectations are pending:
 a status written then would count pods we are about to delete as available,
 and the Deployment controller trusts ``availableReplicas`` once
@@ -33,16 +38,15 @@ from datetime import datetime
 from typing import Any
 
 from mizzen.cluster.podutil import (
-    available_at,
-    claim,
+    controller_of,
     is_active,
-    is_available,
     is_terminating,
     labels_of,
     selector_matches,
 )
+from mizzen.cluster.replicaset.census import Census, census_of
 from mizzen.cluster.replicaset.ranking import deletion_order
-from mizzen.cluster.replicaset.status import Failure, calculate_status, needs_update
+from mizzen.cluster.replicaset.status import Counts, Failure, needs_update, status_of
 
 __all__ = [
     "BURST_REPLICAS",
@@ -80,6 +84,9 @@ class Observed:
     now: datetime
     # Creation/deletion cap per pass.
     burst: int = BURST_REPLICAS
+    # The census of ``pods`` when the caller keeps one (``census.py``); None: count
+    # ``pods`` here.  Then ``pods`` is read only to pick the pods to delete.
+    census: Census | None = None
 
 
 @dataclass(frozen=True)
@@ -129,53 +136,45 @@ def _replicas(rs: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) else 1
 
 
-def _requeue_for_availability(rs: Mapping[str, Any], pods: Sequence[Obj],
-                              now: datetime) -> float | None:
-    """Seconds until the next ready-but-not-yet-available pod becomes available, plus
-    one (upstream's margin for clock skew); ``None`` if none is waiting."""
-    min_ready = (rs.get("spec") or {}).get("minReadySeconds") or 0
-    if not isinstance(min_ready, int) or min_ready <= 0:
-        return None
-    waits = [(at - now).total_seconds() for pod in pods
-             if not is_available(pod, min_ready, now)
-             and (at := available_at(pod, min_ready)) is not None]
-    if not waits:
-        return None
-    return max(0.0, min(waits)) + 1.0
+def _owned_active(rs: Mapping[str, Any], pods: Sequence[Obj]) -> list[Obj]:
+    """The pods ``rs`` counts as replicas: active, controlled by it, still selected."""
+    uid = (rs.get("metadata") or {}).get("uid")
+    selector = (rs.get("spec") or {}).get("selector")
+    return [p for p in pods if is_active(p) and (ref := controller_of(p)) is not None
+            and ref.get("uid") == uid and selector_matches(selector, labels_of(p))]
 
 
 def plan(o: Observed) -> ReplicaSetPlan:
     """Decide this pass (see the module docstring for the steps)."""
     rs = o.rs
-    selector = (rs.get("spec") or {}).get("selector")
-    active = [p for p in o.pods if is_active(p)]
-    claimed = claim(rs, active, lambda p: selector_matches(selector, labels_of(p)))
-    if claimed.adopt or claimed.release:
-        return ReplicaSetPlan("claim", adopt=tuple(_name(p) for p in claimed.adopt),
-                              release=tuple(_name(p) for p in claimed.release))
-    pods = list(claimed.owned)
+    c = o.census if o.census is not None else census_of(rs, o.pods, o.now)
+    if c.adopt or c.release:
+        return ReplicaSetPlan("claim", adopt=c.adopt, release=c.release)
     want = _replicas(rs)
-    counts = (len(pods), want)
+    counts = (c.replicas, want)
     if not o.satisfied:
         return ReplicaSetPlan("wait", counts=counts)
-    diff = len(pods) - want
+    diff = c.replicas - want
     manage = diff != 0 and not is_terminating(rs)
+    tally = Counts(c.replicas, c.labelled, c.ready, c.available)
     if o.failure is not None and manage:
-        status = calculate_status(rs, pods, o.failure, o.now)
+        status = status_of(rs, tally, o.failure, o.now)
         if needs_update(rs, status):
             return ReplicaSetPlan("report", status=status, fail_after=True, counts=counts)
     if manage and diff < 0:
         return ReplicaSetPlan("create", create=slow_start_batches(min(-diff, o.burst)),
                               counts=counts)
     if manage:
-        victims = pods
-        if diff < len(pods):
-            victims = deletion_order(pods, o.related, o.now)
+        victims = _owned_active(rs, o.pods)
+        if diff < len(victims):
+            victims = deletion_order(victims, o.related, o.now)
         return ReplicaSetPlan("delete", delete=tuple(_name(p) for p in victims[:min(diff,
                                                                                    o.burst)]),
                               counts=counts)
-    status = calculate_status(rs, pods, None, o.now)
-    requeue = _requeue_for_availability(rs, pods, o.now)
+    status = status_of(rs, tally, None, o.now)
+    requeue = None
+    if c.next_available is not None:
+        requeue = max(0.0, (c.next_available - o.now).total_seconds()) + 1.0
     forget = o.failure is not None
     if needs_update(rs, status):
         return ReplicaSetPlan("status", status=status, forget_failure=forget,

@@ -28,7 +28,8 @@ from typing import Any
 
 from mizzen.cluster.podutil import is_available, is_ready, labels_of, rfc3339
 
-__all__ = ["REPLICA_FAILURE", "Failure", "calculate_status", "needs_update"]
+__all__ = ["REPLICA_FAILURE", "Counts", "Failure", "calculate_status", "needs_update",
+           "status_of"]
 
 Obj = dict[str, Any]
 REPLICA_FAILURE = "ReplicaFailure"
@@ -64,6 +65,26 @@ def calculate_status(rs: Mapping[str, Any], pods: Sequence[Mapping[str, Any]],
             ready += 1
             if is_available(pod, min_ready, now):
                 available += 1
+    return status_of(rs, Counts(len(pods), labelled, ready, available), failure, now)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The four counts of a ReplicaSet status."""
+
+    # Active pods (status.replicas).
+    replicas: int
+    # Of those, carrying every template label.
+    labelled: int
+    # Of those, ready.
+    ready: int
+    # Of those, ready for more than minReadySeconds.
+    available: int
+
+
+def status_of(rs: Mapping[str, Any], counts: Counts, failure: Failure | None,
+              now: datetime) -> Obj:
+    """The status ``rs`` should have with these counts (observedGeneration set)."""
     old = rs.get("status") or {}
     conditions = [dict(c) for c in old.get("conditions") or ()]
     has_failure = any(c.get("type") == REPLICA_FAILURE for c in conditions)
@@ -73,9 +94,10 @@ def calculate_status(rs: Mapping[str, Any], pods: Sequence[Mapping[str, Any]],
                            "message": failure.message})
     elif failure is None and has_failure:
         conditions = [c for c in conditions if c.get("type") != REPLICA_FAILURE]
-    status: Obj = {"replicas": len(pods)}
-    for name, value in (("fullyLabeledReplicas", labelled), ("readyReplicas", ready),
-                        ("availableReplicas", available)):
+    status: Obj = {"replicas": counts.replicas}
+    for name, value in (("fullyLabeledReplicas", counts.labelled),
+                        ("readyReplicas", counts.ready),
+                        ("availableReplicas", counts.available)):
         if value:
             status[name] = value
     generation = _int((rs.get("metadata") or {}).get("generation"))

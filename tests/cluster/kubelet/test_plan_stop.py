@@ -32,12 +32,11 @@ GRACEFUL = Scenario(pod(), (
     Step("running pod", 0, Expect(phase="Running", ready="True")),
     Step("deletion seen: containers keep running while they stop", 5, Expect(
         write=False, delete=False, requeue=2.0), change=delete(30)),
-    Step("containers stopped within the grace period: Completed, phase Succeeded", 7, Expect(
-        write=True, delete=False, phase="Succeeded", ready="False",
-        states={"app": "terminated:Completed:0"},
-        check=lambda d, _: _stopped_at(d, "2024-01-01T12:00:07Z"))),
-    Step("terminal status reported: delete with grace 0", 7.5, Expect(
-        write=False, delete=True, requeue=None)),
+    Step("containers stopped within the grace period: Completed, phase Succeeded, "
+         "then delete with grace 0 in the same pass", 7, Expect(
+             write=True, delete=True, phase="Succeeded", ready="False",
+             states={"app": "terminated:Completed:0"}, requeue=None,
+             check=lambda d, _: _stopped_at(d, "2024-01-01T12:00:07Z"))),
     Step("the delete is sent once", 8, Expect(write=False, delete=False)),
 ), latency=STOP_2S)
 
@@ -45,9 +44,9 @@ KILLED = Scenario(pod(), (
     Step("running pod", 0, Expect(phase="Running")),
     Step("grace period shorter than the stop: containers run until it ends", 1, Expect(
         write=False, requeue=2.0), change=delete(2)),
-    Step("killed at the end of the grace period: exit 137, phase Failed", 3, Expect(
-        write=True, phase="Failed", states={"app": "terminated:Error:137"})),
-    Step("then deleted", 3, Expect(delete=True)),
+    Step("killed at the end of the grace period: exit 137, phase Failed, and deleted", 3,
+         Expect(write=True, delete=True, phase="Failed",
+                states={"app": "terminated:Error:137"})),
 ), latency=STOP_5S)
 
 FORCED = Scenario(pod(), (
@@ -67,9 +66,10 @@ NEVER_RAN = Scenario(pod(), (
 
 CRASHING = Scenario(pod(annotations={CRASH_LOOP: "true"}), (
     Step("crash-looping pod", 0, Expect(states={"app": "waiting:CrashLoopBackOff"})),
-    Step("deleted during its back-off: no restart, the last exit is reported", 1, Expect(
-        write=True, phase="Failed", states={"app": "terminated:Error:1"}), change=delete(30)),
-    Step("then deleted", 2, Expect(delete=True, requeue=None)),
+    Step("deleted during its back-off: no restart, the last exit is reported and the pod "
+         "deleted", 1, Expect(write=True, delete=True, phase="Failed",
+                              states={"app": "terminated:Error:1"}, requeue=None),
+         change=delete(30)),
 ))
 
 NO_UPDATE_WHILE_STOPPING = Scenario(pod(), (
@@ -101,6 +101,6 @@ def test_on_an_unreachable_node_nothing_moves_and_pods_are_marked_not_ready() ->
 
     d.node = NodeView("node-0", "10.0.0.2", ready=True)
     d.step(61)  # back: the deletion is seen now, the stop takes its 2 s
-    d.step(63)
+    stopped = d.step(63)
     assert d.state("app") == "terminated:Completed:0"
-    assert d.step(64).delete
+    assert stopped.status_patch is not None and stopped.delete
