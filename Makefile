@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/apiserver.py
 	$(BIN)/python bench/apply.py
 	$(BIN)/python bench/cluster.py
+	$(BIN)/python bench/cloneset.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

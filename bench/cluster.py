@@ -67,13 +67,13 @@ from bench.cluster_probe import (  # noqa: E402
     TERMINATING,
     Follower,
     Sample,
-    is_write,
+    api_writes,
     machine_info,
     max_rss_mib,
     pod_flags,
     replicaset_flags,
     rss_mib,
-    server_requests,
+    settle,
 )
 from bench.cluster_report import (  # noqa: E402
     Phase,
@@ -195,20 +195,12 @@ class Run:
         return sum(self.manager.event_recorder(n).stats.dropped for n in RECORDERS)
 
     def api_writes(self) -> int:
-        return sum(n for (verb, res, _, _), n in server_requests(self.server).items()
-                   if is_write(verb) and res != "leases")
+        """Writes the server answered so far, node Lease renewals aside."""
+        return api_writes(self.server)
 
     async def settle(self, quiet: float = 0.5, limit: float = 60.0) -> float:
         """Wait until no API write (heartbeats aside) happened for ``quiet`` seconds."""
-        t0 = time.perf_counter()
-        last = self.api_writes()
-        while time.perf_counter() - t0 < limit:
-            await asyncio.sleep(quiet)
-            now = self.api_writes()
-            if now == last:
-                break
-            last = now
-        return time.perf_counter() - t0
+        return await settle(self.server, quiet, limit)
 
     async def progress(self, label: str, t0: float) -> None:
         while True:

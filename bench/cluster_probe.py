@@ -181,6 +181,25 @@ def is_write(verb: str) -> bool:
     return verb in WRITE_VERBS
 
 
+def api_writes(server: ApiServer) -> int:
+    """Writes the server answered so far, node Lease renewals (heartbeats) aside."""
+    return sum(n for (verb, res, _, _), n in server_requests(server).items()
+               if is_write(verb) and res != "leases")
+
+
+async def settle(server: ApiServer, quiet: float = 0.5, limit: float = 60.0) -> float:
+    """Wait until no API write (heartbeats aside) happened for ``quiet`` seconds."""
+    t0 = time.perf_counter()
+    last = api_writes(server)
+    while time.perf_counter() - t0 < limit:
+        await asyncio.sleep(quiet)
+        now = api_writes(server)
+        if now == last:
+            break
+        last = now
+    return time.perf_counter() - t0
+
+
 # -- the process -----------------------------------------------------------------------
 
 
