@@ -150,14 +150,17 @@ def scale_down_order(pods: Sequence[Obj], now: datetime, *,
 def choose_scale_down(pods: Sequence[Obj], n: int, current_revision: str,
                       update_revision: str, prefer_old: bool = True, *,
                       old_revision_num: int | None = None, now: datetime | None = None,
-                      min_ready_seconds: int = 0) -> list[Obj]:
+                      min_ready_seconds: int = 0,
+                      is_updated: Callable[[Obj], bool] | None = None) -> list[Obj]:
     """The ``n`` pods to delete when scaling down, in deletion order.
 
-    Pods are split as upstream does: *new* when their revision label names
-    ``update_revision``, *old* otherwise (``current_revision`` or any older one alike;
-    ``current_revision`` is taken for call-site symmetry with the diffs and does not
-    change the split).  With ``prefer_old`` (the default), old pods go first, each group
-    ranked by :func:`scale_down_order`:
+    Pods are split as upstream does: *new* when ``is_updated(pod)`` — by default when
+    their revision label names ``update_revision``; the scale step passes
+    :func:`~mizzen.workloads.cloneset.diffs.scaling_is_updated`, so a PreparingUpdate pod
+    counts as new there, as in its diffs — *old* otherwise (``current_revision`` or any
+    older one alike; ``current_revision`` is taken for call-site symmetry with the diffs
+    and does not change the split).  With ``prefer_old`` (the default), old pods go
+    first, each group ranked by :func:`scale_down_order`:
 
     * ``old_revision_num`` None: up to ``n`` old pods, then new pods for the rest;
     * ``old_revision_num`` given (``Diffs.scale_down_num_old_revision``): at most that
@@ -174,8 +177,12 @@ def choose_scale_down(pods: Sequence[Obj], n: int, current_revision: str,
     wait = min_ready_seconds if now is not None else 0
     if not prefer_old:
         return scale_down_order(pods, clock, min_ready_seconds=wait)[:n]
-    old = [pod for pod in pods if not revision_matches(pod, update_revision)]
-    new = [pod for pod in pods if revision_matches(pod, update_revision)]
+    def updated(pod: Obj) -> bool:
+        return is_updated(pod) if is_updated is not None \
+            else revision_matches(pod, update_revision)
+
+    old = [pod for pod in pods if not updated(pod)]
+    new = [pod for pod in pods if updated(pod)]
     take_old = min(n if old_revision_num is None else max(old_revision_num, 0), n)
     chosen = scale_down_order(old, clock, min_ready_seconds=wait)[:take_old]
     rest = n - len(chosen)

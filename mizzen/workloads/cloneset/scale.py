@@ -183,6 +183,7 @@ def scale(p: Pass) -> CloneSetPlan | None:
         victims = choose_scale_down(list(p.active), diffs.scale_down_num, p.current_revision,
                                     p.update_revision,
                                     old_revision_num=diffs.scale_down_num_old_revision,
-                                    now=now, min_ready_seconds=spec.min_ready_seconds)
+                                    now=now, min_ready_seconds=spec.min_ready_seconds,
+                                    is_updated=scaling_is_updated(p.update_revision))
         return _remove(p, _ready_limited(victims, diffs.delete_ready_limit), "scale-down")
     return None

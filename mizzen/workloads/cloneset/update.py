@@ -29,8 +29,13 @@ back into endpoints (``InPlaceUpdateReady=True``) rather than left out of
 service until some later pass picks it again.
 
 The step also reports a :class:`~mizzen.workloads.cloneset.status.Blocked`
-when pods wait but none could be moved: refused, held by a hook, paused, or
-an unavailability budget of zero (``maxUnavailable`` 0 and no surge pod).
+when pods wait but none could be moved: refused, held by a hook, paused, an
+unavailability budget of zero (``maxUnavailable`` 0 and no surge pod), or a
+budget used up by pods that are not on their way to available (running but
+never Ready, crash-looping, unschedulable).  A budget used by pods that are
+still being created, restarted or warming up (``minReadySeconds``) is the
+normal wait between batches and is not reported, so the condition does not
+flap on every batch.
 """
 
 from __future__ import annotations
@@ -40,8 +45,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mizzen.api.cloneset.types import PodUpdatePolicy, UpdateType
-from mizzen.api.kruise import POD_TEMPLATE_HASH, SPECIFIED_DELETE
-from mizzen.cluster.podutil import labels_of
+from mizzen.api.kruise import POD_TEMPLATE_HASH, SPECIFIED_DELETE, LifecycleState
+from mizzen.cluster.podutil import is_ready, labels_of
 from mizzen.runtime.events import NORMAL
 from mizzen.workloads.cloneset.decision import (
     CloneSetPlan,
@@ -51,7 +56,7 @@ from mizzen.workloads.cloneset.decision import (
     Write,
     split_patches,
 )
-from mizzen.workloads.cloneset.diffs import calculate_diffs
+from mizzen.workloads.cloneset.diffs import calculate_diffs, lifecycle_state
 from mizzen.workloads.cloneset.revision import pod_has_revision, pod_revision, short_hash
 from mizzen.workloads.cloneset.status import Blocked
 from mizzen.workloads.cloneset.updateorder import choose_updates, update_candidates
@@ -64,6 +69,7 @@ from mizzen.workloads.inplace import (
     update_patch,
 )
 from mizzen.workloads.lifecycle import Action, update_transition
+from mizzen.workloads.lifecycle.availability import condition_status, is_pod_available
 
 __all__ = ["IN_PLACE_ONLY_REFUSED", "LIFECYCLE_HOOK", "MAX_UNAVAILABLE", "PAUSED", "Updated",
            "update"]
@@ -113,6 +119,34 @@ def _put_back(p: Pass, chosen: list[Obj], blocked: Blocked | None = None) -> Upd
                                 blocked=blocked), blocked)
 
 
+def _progressing(pod: Obj) -> bool:
+    """An unavailable pod on its way to available: being created, scheduled or started,
+    mid in-place update or lifecycle transition, its containers ready but a readiness gate
+    not yet, or Ready and waiting out ``minReadySeconds``."""
+    status = pod.get("status") or {}
+    if is_ready(pod) or is_started(pod):
+        return True
+    if condition_status(pod, "ContainersReady") == "True":
+        return True  # only a readiness gate (or the kubelet catching up with one) is left
+    if lifecycle_state(pod) in (LifecycleState.UPDATING, LifecycleState.PREPARING_NORMAL):
+        return True
+    if status.get("phase", "Pending") != "Pending":
+        return False  # Running (or ended) and not Ready: nothing will change by waiting
+    unschedulable = condition_status(pod, "PodScheduled") == "False"
+    return not unschedulable
+
+
+def _stuck(p: Pass) -> list[str]:
+    """Unavailable pods that no step is moving toward available (crash-looping, never
+    ready, unschedulable): when they use up the budget the rollout is blocked, not busy.
+    Pods held by a hook are reported as such, not here."""
+    return sorted(str(pod["metadata"]["name"]) for pod in p.active
+                  if not is_pod_available(pod, p.spec.min_ready_seconds, p.now)
+                  and not _progressing(pod)
+                  and lifecycle_state(pod) not in (LifecycleState.PREPARING_UPDATE,
+                                                   LifecycleState.PREPARING_DELETE))
+
+
 def update(p: Pass) -> Updated:
     """The update write for this pass (see the module docstring)."""
     spec, now = p.spec, p.now
@@ -139,6 +173,13 @@ def update(p: Pass) -> Updated:
                 f"{len(waiting)} pods wait for revision {target} but no pod may be "
                 f"unavailable (maxUnavailable {spec.max_unavailable}, {len(p.active)} pods "
                 f"for {spec.replicas} replicas)"))
+        stuck = _stuck(p) if waiting else []
+        if stuck:
+            return _put_back(p, [], Blocked(
+                MAX_UNAVAILABLE,
+                f"{len(waiting)} pods wait for revision {target} but the unavailability "
+                f"budget ({diffs.update_max_unavailable}) is used up by pods that are not "
+                f"becoming available: {_names(stuck)}"))
         return _put_back(p, [])
     put_back = _put_back(p, chosen)
     if put_back.plan is not None:

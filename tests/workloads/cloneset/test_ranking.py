@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mizzen.workloads.cloneset.diffs import scaling_is_updated
 from mizzen.workloads.cloneset.ranking import (
     activity_compare,
     choose_scale_down,
@@ -162,3 +163,18 @@ def test_choose_without_clock_ignores_min_ready_seconds() -> None:
     # Without it both count as available, and the lower deletion cost decides.
     assert names(choose_scale_down([cheap, warming], 1, OLD, NEW,
                                    min_ready_seconds=30)) == ["cheap"]
+
+
+def test_a_preparing_update_pod_counts_as_new_when_the_scale_step_says_so() -> None:
+    """Scale 3 -> 2 keeping one old pod: the pod in PreparingUpdate (old label, update
+    begun, unavailable) is new to the scale step, so an old pod goes instead of it."""
+    held = pod("held", rev=OLD, state="PreparingUpdate", node="a")
+    first, second = pod("old-a", rev=OLD, node="b"), pod("old-b", rev=OLD, node="c",
+                                                        created_ago=60)
+    pods = [first, held, second]
+
+    assert names(choose_scale_down(pods, 1, OLD, NEW, now=NOW, old_revision_num=1,
+                                   is_updated=scaling_is_updated(NEW))) == ["old-b"]
+    # By label alone all three are old, and the unavailable one goes first.
+    assert names(choose_scale_down(pods, 1, OLD, NEW, now=NOW,
+                                   old_revision_num=1)) == ["held"]
