@@ -142,7 +142,7 @@ def controller(
 ) -> None:
     """Run Mizzen's controller manager alone, against a real cluster or `mizzen up`."""
     from mizzen.cli.up import run_controller
-    from mizzen.cli.webhooks import WebhookOptions, parse_service
+    from mizzen.cli.webhooks import UnreachableWebhook, WebhookOptions, parse_service
     from mizzen.client.errors import ConfigError
 
     _logging(verbose)
@@ -160,7 +160,7 @@ def controller(
     try:
         asyncio.run(run_controller(kubeconfig, leader_elect, leader_elect_namespace,
                                    health_port, webhook, install_crds))
-    except (ConfigError, OSError) as exc:
+    except (ConfigError, OSError, UnreachableWebhook) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
 

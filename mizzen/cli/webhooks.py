@@ -21,8 +21,10 @@ sent to an address that does not answer yet.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mizzen.client.client import Client
 from mizzen.webhook import (
@@ -35,7 +37,8 @@ from mizzen.webhook import (
 )
 from mizzen.workloads.cloneset.webhooks import WEBHOOKS as CLONESET_WEBHOOKS
 
-__all__ = ["WEBHOOK_SETS", "WebhookOptions", "parse_service", "start_webhooks"]
+__all__ = ["WEBHOOK_SETS", "UnreachableWebhook", "WebhookOptions", "check_reachable",
+           "parse_service", "start_webhooks"]
 
 # Every workload's webhooks (validators, mutators, converters).
 WEBHOOK_SETS = (CLONESET_WEBHOOKS,)
@@ -65,8 +68,49 @@ def parse_service(text: str) -> ServiceRef:
     return ServiceRef(ns, name, int(port) if port else 443)
 
 
+class UnreachableWebhook(Exception):
+    """The webhook would be registered at an address its API server cannot call."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_reachable(api_server: str, opts: WebhookOptions) -> None:
+    """Refuse the URL mode when the API server could not call the registered URL.
+
+    A ``failurePolicy: Fail`` webhook (and the CRD's conversion webhook) at an address the
+    API server cannot reach makes every CloneSet write — and reads of converted
+    versions — fail cluster-wide, so this is refused before anything is registered: a
+    loopback or unspecified listen address is fine only when the API server itself is on
+    loopback (``mizzen up``).  Raises :class:`UnreachableWebhook`.
+    """
+    if opts.service is not None:
+        return
+    server_host = urlsplit(api_server).hostname or ""
+    if _is_loopback(server_host):
+        return
+    host = opts.host.strip("[]")
+    unspecified = host in ("", "0.0.0.0", "::")
+    if _is_loopback(host) or unspecified:
+        raise UnreachableWebhook(
+            f"the API server at {api_server} cannot call a webhook at https://"
+            f"{opts.host}:PORT; on a real cluster pass --webhook-service NAMESPACE/NAME[:PORT] "
+            f"(a Service in front of this process), or --webhook-host with an address the "
+            f"API server can reach")
+
+
 async def start_webhooks(client: Client, opts: WebhookOptions) -> WebhookServer:
-    """Start the server with every workload's webhooks and register them; caller stops it."""
+    """Start the server with every workload's webhooks and register them; caller stops it.
+
+    Raises :class:`UnreachableWebhook` (nothing started or registered) when the API server
+    could not reach the URL it would be given (:func:`check_reachable`)."""
+    check_reachable(client.config.server, opts)
     if opts.service is not None:
         hosts = service_hosts(opts.service.namespace, opts.service.name)
         certs = await SecretCertStore(client, opts.service.namespace).load_or_create(hosts)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mizzen.apiserver.server import ApiServer
 from mizzen.cli.crds import install_crds
-from mizzen.cli.webhooks import WebhookOptions, parse_service, start_webhooks
+from mizzen.cli.webhooks import (
+    UnreachableWebhook,
+    WebhookOptions,
+    check_reachable,
+    parse_service,
+    start_webhooks,
+)
 from mizzen.client import ApiError, Client, ClientConfig, Resource
 from mizzen.client.resources import CRDS
 from mizzen.webhook import ServiceRef
@@ -95,3 +104,49 @@ def test_service_reference_parsing() -> None:
 async def test_discovery_prefers_v1beta1(client: Client) -> None:
     group = await client.request("GET", "/apis/apps.kruise.io")
     assert group["preferredVersion"]["version"] == "v1beta1"
+
+
+REACH_CASES = [
+    ("mizzen up: the API server and the webhook on loopback", "https://127.0.0.1:6443",
+     WebhookOptions(), True),
+    ("localhost API server, loopback webhook", "https://localhost:6443", WebhookOptions(),
+     True),
+    ("IPv6 loopback API server", "https://[::1]:6443", WebhookOptions(), True),
+    ("a real cluster, loopback webhook: refused", "https://10.1.2.3:6443", WebhookOptions(),
+     False),
+    ("a real cluster by name, loopback webhook: refused", "https://prod.example:443",
+     WebhookOptions(), False),
+    ("a real cluster, webhook on every address (unspecified): refused",
+     "https://10.1.2.3:6443", WebhookOptions(host="0.0.0.0"), False),
+    ("a real cluster, webhook on an address it can reach", "https://10.1.2.3:6443",
+     WebhookOptions(host="10.1.2.50"), True),
+    ("a real cluster, webhook behind a Service", "https://10.1.2.3:6443",
+     WebhookOptions(host="0.0.0.0", service=ServiceRef("mizzen-system", "mizzen", 443)), True),
+]
+
+
+@pytest.mark.parametrize(("name", "server", "opts", "ok"), REACH_CASES,
+                         ids=[c[0] for c in REACH_CASES])
+def test_a_webhook_url_the_api_server_cannot_call_is_refused(
+        name: str, server: str, opts: WebhookOptions, ok: bool) -> None:
+    if ok:
+        check_reachable(server, opts)
+        return
+    with pytest.raises(UnreachableWebhook, match="--webhook-service"):
+        check_reachable(server, opts)
+
+
+def test_mizzen_controller_against_a_remote_cluster_needs_a_webhook_service(
+        tmp_path: Path) -> None:
+    """Nothing is registered (the address is never contacted): a clear error, exit 1."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
+        "clusters": [{"name": "prod", "cluster": {"server": "https://192.0.2.1:6443",
+                                                  "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "me", "user": {"token": "t"}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "prod", "user": "me"}}]}))
+    out = subprocess.run([sys.executable, "-m", "mizzen", "controller", "--kubeconfig",
+                          str(kubeconfig)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "--webhook-service" in out.stderr and "192.0.2.1" in out.stderr
