@@ -13,6 +13,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 cleanup() {
+  if [[ -n "${WATCH_PID:-}" ]]; then kill "$WATCH_PID" 2>/dev/null || true; fi
   if [[ -n "${UP_PID:-}" ]] && kill -0 "$UP_PID" 2>/dev/null; then
     kill -INT "$UP_PID" 2>/dev/null || true
     wait "$UP_PID" 2>/dev/null || true
@@ -49,8 +50,18 @@ run kubectl rollout status deployment/web --timeout=60s
 run kubectl get deployment web
 
 say "Roll out a new image: a rolling update, new ReplicaSet up, old one down"
+kubectl get pods -l app=web -w --output-watch-events >"$DATA_DIR/watch.txt" 2>&1 &
+WATCH_PID=$!
+for _ in $(seq 1 100); do  # the watch has listed the current pods: it is established
+  [[ $(wc -l <"$DATA_DIR/watch.txt") -gt 6 ]] && break
+  sleep 0.05
+done
 run kubectl set image deployment/web nginx=nginx:1.27
 run kubectl rollout status deployment/web --timeout=60s
+kill "$WATCH_PID" 2>/dev/null || true; wait "$WATCH_PID" 2>/dev/null || true; WATCH_PID=
+echo "# What a watch on the pods saw (kubectl get pods -w --output-watch-events): the 6 current"
+echo "# pods, then each new pod Pending -> Running while an old one goes Terminating -> gone"
+cat "$DATA_DIR/watch.txt"
 run kubectl get replicasets -o wide
 run kubectl rollout history deployment/web
 
