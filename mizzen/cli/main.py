@@ -126,6 +126,9 @@ def controller(
         help="Namespace of the leader-election Lease.")] = "kube-system",
     health_port: Annotated[int | None, typer.Option(
         help="Serve /healthz, /readyz and /metrics on this port.")] = None,
+    health_host: Annotated[str, typer.Option(
+        help="Address for --health-port (loopback by default; 0.0.0.0 in a pod, for the "
+        "kubelet's probes).")] = "127.0.0.1",
     webhook_host: Annotated[str, typer.Option(
         help="Address the webhook server listens on (loopback by default).")] = "127.0.0.1",
     webhook_port: Annotated[int, typer.Option(
@@ -159,7 +162,7 @@ def controller(
                              webhook_cert_dir.resolve() if webhook_cert_dir else None)
     try:
         asyncio.run(run_controller(kubeconfig, leader_elect, leader_elect_namespace,
-                                   health_port, webhook, install_crds))
+                                   health_port, webhook, install_crds, health_host))
     except (ConfigError, OSError, UnreachableWebhook) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -107,7 +107,7 @@ async def run_up(opts: UpOptions, ready: asyncio.Event | None = None) -> None:
 
 async def run_controller(kubeconfig: Path | None, leader_elect: bool, namespace: str,
                          health_port: int | None, webhook: WebhookOptions | None = None,
-                         crds: bool = False) -> None:
+                         crds: bool = False, health_host: str = "127.0.0.1") -> None:
     """Run Mizzen's controllers (and webhook server) against any API server until
     SIGINT/SIGTERM; ``crds`` installs the CRDs first."""
     stop = _signals()
@@ -118,7 +118,8 @@ async def run_controller(kubeconfig: Path | None, leader_elect: bool, namespace:
         election = LeaderElectionConfig("mizzen-controller-manager", namespace, identity)
     manager = Manager.from_config(config, RealClock(),
                                   ManagerOptions(leader_election=election,
-                                                 health_port=health_port))
+                                                 health_port=health_port,
+                                                 health_host=health_host))
     if crds:
         await install_crds(manager.client)
     server = await start_webhooks(manager.client, webhook or WebhookOptions())
