@@ -57,7 +57,7 @@ def apiserver(
 ) -> None:
     """Run the embedded Kubernetes-compatible API server until interrupted."""
     _logging(verbose)
-    _tune_gc()
+    tune_gc()
     if sync.upper() not in ("FULL", "NORMAL"):
         typer.echo(f"error: --sync must be FULL or NORMAL, not {sync!r}", err=True)
         raise typer.Exit(2)
@@ -98,7 +98,7 @@ def up(
     from mizzen.cli.up import UpOptions, run_up
 
     _logging(verbose)
-    _tune_gc()
+    tune_gc()
     if nodes < 1 or zones < 1:
         typer.echo("error: --nodes and --zones must be at least 1", err=True)
         raise typer.Exit(2)
@@ -182,7 +182,7 @@ def crds(
         typer.echo(render(crd), nl=False)
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """A control plane keeps every object in memory: hundreds of thousands of long-lived
     dicts that Python's cyclic collector would rescan on every full collection, stopping
     the event loop for hundreds of milliseconds.  Collect far less often; servers freeze
