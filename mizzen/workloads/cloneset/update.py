@@ -52,14 +52,13 @@ from mizzen.workloads.cloneset.decision import (
     split_patches,
 )
 from mizzen.workloads.cloneset.diffs import calculate_diffs
-from mizzen.workloads.cloneset.revision import pod_has_revision, pod_revision, short_hash
+from mizzen.workloads.cloneset.revision import label_matches, pod_revision, short_hash
 from mizzen.workloads.cloneset.status import Blocked
 from mizzen.workloads.cloneset.updateorder import choose_updates, update_candidates
 from mizzen.workloads.inplace import (
     InPlaceDiff,
     diff_templates,
     finish_patch,
-    is_started,
     start_patch,
     update_patch,
 )
@@ -103,9 +102,10 @@ def _names(pods: list[str], limit: int = 3) -> str:
 def _put_back(p: Pass, chosen: list[Obj], blocked: Blocked | None = None) -> Updated:
     """Finish the start of updates the step does not take now (see the docstring)."""
     taken = {str(pod["metadata"]["name"]) for pod in chosen}
-    patches = tuple(PodPatch(str(pod["metadata"]["name"]), body, "status") for pod in p.active
-                    if is_started(pod) and str(pod["metadata"]["name"]) not in taken
-                    and not pod_has_revision(pod, p.update_revision)
+    memo = p.facts
+    patches = tuple(PodPatch(f.name, body, "status") for pod in p.active
+                    if (f := memo.of(pod)).started and f.name not in taken
+                    and not (f.revision and label_matches(f.revision, p.update_revision))
                     and (body := finish_patch(pod, p.now)) is not None)
     if not patches:
         return Updated(None, blocked)
@@ -118,21 +118,23 @@ def update(p: Pass) -> Updated:
     spec, now = p.spec, p.now
     if spec.update_type == UpdateType.ON_DELETE:
         return _put_back(p, [])
+    memo = p.facts
     if spec.paused:
-        waiting = update_candidates(list(p.active), p.update_revision)
+        waiting = update_candidates(p.active, p.update_revision, facts=memo)
         if not waiting:
             return _put_back(p, [])
         return _put_back(p, [], Blocked(PAUSED, f"updateStrategy.paused: {len(waiting)} pods "
                                                 f"wait for revision {p.update_revision}"))
-    diffs = calculate_diffs(spec, p.active, p.current_revision, p.update_revision, now)
+    diffs = calculate_diffs(spec, p.active, p.current_revision, p.update_revision, now,
+                            facts=memo)
     if diffs.update_num == 0:
         return _put_back(p, [])
     target = p.update_revision if diffs.update_num > 0 else p.current_revision
-    chosen = choose_updates(list(p.active), spec, diffs, p.current_revision, p.update_revision,
-                            now)
+    chosen = choose_updates(p.active, spec, diffs, p.current_revision, p.update_revision,
+                            now, facts=memo)
     target_template = p.templates.get(target)
     if not chosen or target_template is None:
-        waiting = update_candidates(list(p.active), target)
+        waiting = update_candidates(p.active, target, facts=memo)
         if waiting and diffs.update_max_unavailable == 0:
             return _put_back(p, [], Blocked(
                 MAX_UNAVAILABLE,
@@ -148,12 +150,17 @@ def update(p: Pass) -> Updated:
     refused: list[str] = []
     held: list[str] = []
     policy = spec.pod_update_policy
+    diffs_by_revision: dict[str, InPlaceDiff] = {}  # one template diff per revision pair
     for pod in chosen:
         name = str(pod["metadata"]["name"])
         if policy in (PodUpdatePolicy.IN_PLACE_IF_POSSIBLE, PodUpdatePolicy.IN_PLACE_ONLY):
-            old = _template_of_pod(p.templates, pod)
-            diff = diff_templates(old, target_template) if old is not None else \
-                InPlaceDiff(None, f"revision {pod_revision(pod) or '(none)'} is gone")
+            label = pod_revision(pod)
+            diff = diffs_by_revision.get(label)
+            if diff is None:
+                old = _template_of_pod(p.templates, pod)
+                diff = diff_templates(old, target_template) if old is not None else \
+                    InPlaceDiff(None, f"revision {label or '(none)'} is gone")
+                diffs_by_revision[label] = diff
             if diff.change is not None:
                 move = update_transition(pod, spec.lifecycle, now)
                 if move.action == Action.PATCH_STATUS and move.body is not None:
