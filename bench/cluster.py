@@ -16,6 +16,11 @@ Method
   to a real cluster.  So the process's peak RSS (``ru_maxrss``; tracemalloc is off) and CPU
   (``ru_utime + ru_stime``, every thread) are the control plane's — plus the benchmark's
   own client, which only creates and deletes the ReplicaSets and holds two watches.
+* **The garbage collector as ``mizzen up`` sets it** (``--gc up``, the default): the CLI's
+  thresholds (:func:`mizzen.cli.main.tune_gc`) and the heap frozen once the server has
+  started, as ``run_up`` does.  ``--gc default`` keeps CPython's thresholds instead, to show
+  what the collector costs; either way its collections are timed per phase
+  (``gc.callbacks``: cProfile charges them to whichever function allocated).
 * **The benchmark's client** is a separate :class:`~mizzen.client.client.Client`.  Before
   a phase it starts watching the pods and the ReplicaSets of the benchmark namespace (no
   polling; the watches resume and relist on their own), keeping a few flag bits per
@@ -47,6 +52,7 @@ import argparse
 import asyncio
 import cProfile
 import datetime
+import gc
 import logging
 import sys
 import tempfile
@@ -66,6 +72,7 @@ from bench.cluster_probe import (  # noqa: E402
     RUNNING,
     TERMINATING,
     Follower,
+    GcTimer,
     Sample,
     api_writes,
     machine_info,
@@ -93,6 +100,7 @@ from bench.cluster_work import (  # noqa: E402
     replicaset,
 )
 from mizzen.apiserver.server import ApiServer, ServerConfig  # noqa: E402
+from mizzen.cli.main import tune_gc  # noqa: E402
 from mizzen.client.client import Client  # noqa: E402
 from mizzen.client.config import ClientConfig  # noqa: E402
 from mizzen.client.metrics import ClientMetrics  # noqa: E402
@@ -120,6 +128,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--concurrency", type=int, default=32,
                    help="the benchmark client's requests in flight (32)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per phase (600)")
+    p.add_argument("--gc", choices=("up", "default"), default="up",
+                   help="the cyclic collector as mizzen up tunes it, or CPython's defaults (up)")
     p.add_argument("--record", action="store_true", help="append the results to docs/")
     p.add_argument("--profile", type=Path, help="cProfile the two phases into this file")
     p.add_argument("--profile-timer", choices=("cpu", "wall"), default="wall",
@@ -134,7 +144,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     if a.nodes * 110 < pods:
         p.error(f"{pods} pods need at least {-(-pods // 110)} nodes of 110 pods")
     return Settings(pods, a.shape, a.nodes, a.sync, a.concurrency, a.timeout, a.quick,
-                    a.record, a.profile, a.profile_timer, a.docs)
+                    a.record, a.profile, a.profile_timer, a.docs, a.gc)
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -143,8 +153,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
 class Run:
     """The control plane and the benchmark's client for one measured run."""
 
-    def __init__(self, s: Settings, data: Path) -> None:
+    def __init__(self, s: Settings, data: Path, gc_timer: GcTimer) -> None:
         self.s = s
+        self.gc = gc_timer
         self.server = ApiServer(ServerConfig(data_dir=data, port=0, synchronous=s.sync))
         self.metrics = ClientMetrics()
         self.manager: Manager | None = None
@@ -156,6 +167,8 @@ class Run:
         """Server, manager and nodes; returns seconds until every node was Ready."""
         t0 = time.perf_counter()
         await self.server.start()
+        if self.s.gc == "up":
+            gc.freeze()  # as run_up: the loaded state is long-lived
         config = ClientConfig(server=self.server.url, ca_data=self.server.ca_pem,
                               token=self.server.token)
         self.manager = Manager.from_config(config, RealClock())
@@ -217,6 +230,7 @@ class Run:
         before = Sample.take(self.server)
         mc0, bc0 = self.manager.client.metrics.counts(), self.metrics.counts()
         dropped0 = self.dropped_events()
+        gc0, gcn0 = self.gc.snapshot()
         ticker = asyncio.create_task(self.progress(name, before.wall))
         timed_out, submitted = False, float("nan")
         try:
@@ -230,6 +244,7 @@ class Run:
             ticker.cancel()
         end = time.perf_counter()
         done = Sample()  # the clock and CPU at the milestone, before the settle
+        gc1, gcn1 = self.gc.snapshot()
         settled = await self.settle()
         after = Sample.take(self.server)
         return Phase(
@@ -241,7 +256,9 @@ class Run:
             committed=after.committed - before.committed,
             controllers=self.manager.client.metrics.delta(mc0), bench=self.metrics.delta(bc0),
             max_rss=max_rss_mib(), rss=rss_mib(), timed_out=timed_out,
-            others=others(before, done), dropped_events=self.dropped_events() - dropped0)
+            others=others(before, done), dropped_events=self.dropped_events() - dropped0,
+            gc_seconds=gc1 - gc0, gc_collections=tuple(b - a for a, b in zip(gcn0, gcn1,
+                                                                              strict=True)))
 
     def names(self) -> list[tuple[str, int]]:
         n = self.s.pods
@@ -277,11 +294,11 @@ class Run:
         return await self.phase("delete", act, marks)
 
 
-async def main_async(s: Settings) -> Results:
+async def main_async(s: Settings, gc_timer: GcTimer) -> Results:
     machine = machine_info()
     machine["Commit"] = git_commit()
     with tempfile.TemporaryDirectory(prefix="mizzen-bench-cluster-") as tmp:
-        run = Run(s, Path(tmp) / "main")
+        run = Run(s, Path(tmp) / "main", gc_timer)
         start_rss = rss_mib()
         timer = time.thread_time if s.profile_timer == "cpu" else time.perf_counter
         profiler = cProfile.Profile(timer) if s.profile else None
@@ -326,7 +343,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert not tracemalloc.is_tracing()
     counter = WarningCounter()
     logging.basicConfig(level=logging.WARNING, handlers=[counter])
-    r = asyncio.run(main_async(s))
+    if s.gc == "up":
+        tune_gc()
+    with GcTimer() as gc_timer:
+        r = asyncio.run(main_async(s, gc_timer))
     r.warnings = dict(counter.counts)
     print_results(r)
     if s.profile is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import platform
 import resource
@@ -231,6 +232,35 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+class GcTimer:
+    """Time the cyclic collector spends, by generation (``gc.callbacks``; the process's).
+
+    CPython's collections stop the event loop; cProfile charges them to whatever function
+    happened to allocate, so they are timed here apart.  Enter it once around a run."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._start = 0.0
+
+    def __enter__(self) -> GcTimer:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+            self.collections[info["generation"]] += 1
+
+    def snapshot(self) -> tuple[float, tuple[int, ...]]:
+        return self.seconds, tuple(self.collections)
 
 
 @dataclass

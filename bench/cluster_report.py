@@ -47,6 +47,7 @@ class Settings:
     profile: Path | None
     profile_timer: str
     docs: Path
+    gc: str = "up"
 
     @property
     def shape_text(self) -> str:
@@ -56,7 +57,7 @@ class Settings:
     @property
     def command(self) -> str:
         return (f"bench/cluster.py --pods {self.pods} --shape {self.shape} --nodes {self.nodes}"
-                f" --sync {self.sync}")
+                f" --sync {self.sync}" + (f" --gc {self.gc}" if self.gc != "up" else ""))
 
 
 @dataclass
@@ -78,6 +79,8 @@ class Phase:
     timed_out: bool
     others: float | None  # CPU seconds other processes on the machine used meanwhile
     dropped_events: int  # Events the recorders dropped (queue full): writes not sent
+    gc_seconds: float = 0.0  # in the cyclic collector, to the last milestone
+    gc_collections: tuple[int, ...] = (0, 0, 0)  # by generation
 
     def writes(self, leases: bool = False) -> int:
         return sum(n for (verb, res, _, _), n in self.requests.items()
@@ -156,7 +159,9 @@ def phase_lines(p: Phase, n: int) -> list[str]:
              f"internal GC writes included)",
              f"CPU {p.cpu:.1f} s ({p.cpu / max(p.seconds, 1e-9):.2f} cores; "
              f"{p.cpu / n * 1e3:.2f} ms/pod): event loop thread {p.loop_cpu:.1f} s, other "
-             f"threads {p.cpu - p.loop_cpu:.1f} s; {_others(p.others, p.seconds)}",
+             f"threads {p.cpu - p.loop_cpu:.1f} s; cyclic GC {p.gc_seconds:.1f} s "
+             f"({'/'.join(str(n) for n in p.gc_collections)} collections of generations "
+             f"0/1/2); {_others(p.others, p.seconds)}",
              f"RSS {p.rss:,.0f} MiB at the end, peak so far {p.max_rss:,.0f} MiB; writes "
              f"stopped {p.settle:.1f} s after the milestone"]
     return lines
@@ -215,6 +220,8 @@ def results_table(r: Results) -> str:
          + (f"{s.pods / gone:,.0f}" if gone else "—"), "", ""),
         ("— process CPU: create / delete", f"{c.cpu:.1f} s / {d.cpu:.1f} s "
          f"({c.cpu / s.pods * 1e3:.2f} / {d.cpu / s.pods * 1e3:.2f} ms/pod)", "", ""),
+        ("— of which in the cyclic GC: create / delete", f"{c.gc_seconds:.1f} s / "
+         f"{d.gc_seconds:.1f} s (--gc {s.gc})", "", ""),
         ("— baseline: plain pod creates / deletes, no controllers",
          f"{s.pods / b.create_s:,.0f} / {s.pods / b.delete_s:,.0f} per s "
          f"({b.create_cpu / s.pods * 1e3:.2f} / {b.delete_cpu / s.pods * 1e3:.2f} ms CPU each)",

@@ -194,15 +194,7 @@ class FieldSet:
     def sorted(self) -> list[Path]:
         """Paths in upstream's ``Set.Iterate`` order: members of a node, then its children."""
         out: list[Path] = []
-
-        def walk(level: dict[str, Any], prefix: Path) -> None:
-            pes = sorted_elements(level)
-            out.extend((*prefix, pe) for pe in pes if level[pe][0])
-            for pe in pes:
-                if level[pe][1]:
-                    walk(level[pe][1], (*prefix, pe))
-
-        walk(self.trie(), ())
+        _sorted_walk(self.trie(), (), out)
         return out
 
     def to_fields_v1(self) -> dict[str, Any]:
@@ -251,53 +243,65 @@ def from_object(obj: Any, view: SchemaView, *, strict: bool = False) -> FieldSet
     """
     out: list[Path] = []
     problems: list[tuple[str, str]] = []
-
-    def walk(v: Any, view: SchemaView, path: Path) -> None:
-        if type(v) is dict:
-            if view.map_atomic():
-                out.append(path)
-                return
-            member = view.field
-            for k, x in v.items():
-                child, declared = member(k)
-                p = path + ("f:" + k,)
-                tx = type(x)
-                if tx is dict or tx is list:
-                    walk(x, child, p)
-                    if not declared:
-                        out.append(p)
-                else:
-                    out.append(p)
-        elif type(v) is list:
-            lt = view.list_type()
-            if lt.kind == "atomic":
-                out.append(path)
-                return
-            item_view = view.item()
-            seen: set[str] = set()
-            for i, item in enumerate(v):
-                try:
-                    pe = item_element(item, i, lt, item_view)
-                except ValueError as exc:
-                    if strict:
-                        problems.append((path_string(path), f"element {i}: {exc}"))
-                        continue
-                    pe = index(i)
-                if pe in seen:
-                    if strict:
-                        problems.append((path_string(path), "duplicate entries for key "
-                                         + path_string((pe,))))
-                    continue
-                seen.add(pe)
-                p = path + (pe,)
-                out.append(p)
-                ti = type(item)
-                if ti is dict or ti is list:
-                    walk(item, item_view, p)
-        elif path:
-            out.append(path)
-
-    walk(obj, view, ())
+    _object_walk(obj, view, (), out, problems, strict)
     if problems:
         raise FieldPathError(problems)
     return FieldSet(out)
+
+
+def _object_walk(v: Any, view: SchemaView, path: Path, out: list[Path],
+                 problems: list[tuple[str, str]], strict: bool) -> None:
+    # The walk of from_object; module-level, as a nested function calling itself would
+    # be a reference cycle left for the cyclic garbage collector on every write.
+    if type(v) is dict:
+        if view.map_atomic():
+            out.append(path)
+            return
+        member = view.field
+        for k, x in v.items():
+            child, declared = member(k)
+            p = path + ("f:" + k,)
+            tx = type(x)
+            if tx is dict or tx is list:
+                _object_walk(x, child, p, out, problems, strict)
+                if not declared:
+                    out.append(p)
+            else:
+                out.append(p)
+    elif type(v) is list:
+        lt = view.list_type()
+        if lt.kind == "atomic":
+            out.append(path)
+            return
+        item_view = view.item()
+        seen: set[str] = set()
+        for i, item in enumerate(v):
+            try:
+                pe = item_element(item, i, lt, item_view)
+            except ValueError as exc:
+                if strict:
+                    problems.append((path_string(path), f"element {i}: {exc}"))
+                    continue
+                pe = index(i)
+            if pe in seen:
+                if strict:
+                    problems.append((path_string(path), "duplicate entries for key "
+                                     + path_string((pe,))))
+                continue
+            seen.add(pe)
+            p = path + (pe,)
+            out.append(p)
+            ti = type(item)
+            if ti is dict or ti is list:
+                _object_walk(item, item_view, p, out, problems, strict)
+    elif path:
+        out.append(path)
+
+
+def _sorted_walk(level: dict[str, Any], prefix: Path, out: list[Path]) -> None:
+    # The walk of FieldSet.sorted (module-level: see _object_walk).
+    pes = sorted_elements(level)
+    out.extend((*prefix, pe) for pe in pes if level[pe][0])
+    for pe in pes:
+        if level[pe][1]:
+            _sorted_walk(level[pe][1], (*prefix, pe), out)

@@ -58,28 +58,30 @@ def decode(raw: Any, *, trusted: bool = False) -> list[Path]:
     if not isinstance(raw, dict):
         raise ValueError("fieldsV1 must be an object")
     out: list[Path] = []
-
-    def read(level: dict[str, Any], prefix: Path) -> None:
-        for pe, sub in level.items():
-            if pe == ".":
-                continue
-            if not trusted and pe[:2] != "f:":
-                try:
-                    pe = parse_element(pe)
-                except LookupError:
-                    continue  # an element kind from the future
-            if type(sub) is not dict:
-                raise ValueError(f"fieldsV1 entry {pe!r} must be an object")
-            path = prefix + (pe,)
-            if not sub:
-                out.append(path)
-                continue
-            if "." in sub:
-                out.append(path)
-            read(sub, path)
-
-    read(raw, ())
+    _read(raw, (), trusted, out)
     return out
+
+
+def _read(level: dict[str, Any], prefix: Path, trusted: bool, out: list[Path]) -> None:
+    # The walk of decode; module-level, as a nested function calling itself would be a
+    # reference cycle left for the cyclic garbage collector on every write.
+    for pe, sub in level.items():
+        if pe == ".":
+            continue
+        if not trusted and pe[:2] != "f:":
+            try:
+                pe = parse_element(pe)
+            except LookupError:
+                continue  # an element kind from the future
+        if type(sub) is not dict:
+            raise ValueError(f"fieldsV1 entry {pe!r} must be an object")
+        path = prefix + (pe,)
+        if not sub:
+            out.append(path)
+            continue
+        if "." in sub:
+            out.append(path)
+        _read(sub, path, trusted, out)
 
 
 def has(raw: dict[str, Any], path: Path) -> bool:

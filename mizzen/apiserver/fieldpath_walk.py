@@ -104,41 +104,53 @@ _LIST_SIDES = frozenset({list, type(None), _Missing})
 
 def compare(lhs: Any, rhs: Any, view: SchemaView) -> Comparison:
     """Fields added, modified and removed going from ``lhs`` to ``rhs``."""
-    added: list[Path] = []
-    modified: list[Path] = []
-    removed: list[Path] = []
+    walk = _Compare()
+    walk.walk(lhs, rhs, view, ())
+    return Comparison(FieldSet(walk.added), FieldSet(walk.modified), FieldSet(walk.removed))
 
-    def leaf(a: Any, b: Any, path: Path) -> None:
+
+class _Compare:
+    """The state of one :func:`compare`.  A class rather than nested functions: a closure
+    that calls itself is a reference cycle, left for the cyclic collector on every write."""
+
+    __slots__ = ("added", "modified", "removed")
+
+    def __init__(self) -> None:
+        self.added: list[Path] = []
+        self.modified: list[Path] = []
+        self.removed: list[Path] = []
+
+    def leaf(self, a: Any, b: Any, path: Path) -> None:
         if a is MISSING:
-            added.append(path)
+            self.added.append(path)
         elif b is MISSING:
-            removed.append(path)
+            self.removed.append(path)
         elif not same(a, b):
-            modified.append(path)
+            self.modified.append(path)
 
-    def walk(a: Any, b: Any, view: SchemaView, path: Path) -> None:
+    def walk(self, a: Any, b: Any, view: SchemaView, path: Path) -> None:
         ta, tb = type(a), type(b)
         if ta is tb and (a is b or a == b):
             return
         if ta is dict or tb is dict:
             if ta not in _MAP_SIDES or tb not in _MAP_SIDES or (not a and not b) \
                     or view.map_atomic():
-                leaf(a, b, path)
+                self.leaf(a, b, path)
                 return
             am: dict[str, Any] = a if ta is dict else {}
             bm: dict[str, Any] = b if tb is dict else {}
             for k, x in am.items():
                 y = bm.get(k, MISSING)
                 if x is not y and (type(x) is not type(y) or x != y):  # walk's own first test
-                    walk(x, y, view.field(k)[0], (*path, field(k)))
+                    self.walk(x, y, view.field(k)[0], (*path, field(k)))
             for k, y in bm.items():
                 if k not in am:
-                    walk(MISSING, y, view.field(k)[0], (*path, field(k)))
+                    self.walk(MISSING, y, view.field(k)[0], (*path, field(k)))
         elif ta is list or tb is list:
             lt = view.list_type()
             if ta not in _LIST_SIDES or tb not in _LIST_SIDES or (not a and not b) \
                     or lt.kind == "atomic":
-                leaf(a, b, path)
+                self.leaf(a, b, path)
                 return
             item_view = view.item()
             ai = index_items(a if ta is list else None, lt, item_view)
@@ -146,22 +158,17 @@ def compare(lhs: Any, rhs: Any, view: SchemaView) -> Comparison:
             for pe, x in ai.items():
                 y = bi.get(pe, MISSING)
                 if x is not y and (type(x) is not type(y) or x != y):
-                    walk(x, y, item_view, (*path, pe))
+                    self.walk(x, y, item_view, (*path, pe))
             for pe, y in bi.items():
                 if pe not in ai:
-                    walk(MISSING, y, item_view, (*path, pe))
+                    self.walk(MISSING, y, item_view, (*path, pe))
         else:
-            leaf(a, b, path)
+            self.leaf(a, b, path)
             return
         if a is MISSING:
-            added.append(path)
+            self.added.append(path)
         elif b is MISSING:
-            removed.append(path)
-
-    walk(lhs, rhs, view, ())
-    return Comparison(FieldSet(added), FieldSet(modified), FieldSet(removed))
-
-
+            self.removed.append(path)
 
 
 def merge(lhs: Any, rhs: Any, view: SchemaView) -> Any:
@@ -273,33 +280,35 @@ def _remove(v: Any, level: dict[str, Any], view: SchemaView) -> Any:
 def members(obj: Any, fields: FieldSet, view: SchemaView) -> FieldSet:
     """``fields`` ∩ ``from_object(obj)``, walking only the branches ``fields`` names."""
     out: list[Path] = []
+    _members(obj, fields.trie(), view, (), out)
+    return FieldSet(out)
 
-    def walk(v: Any, level: dict[str, Any], view: SchemaView, path: Path) -> None:
-        if type(v) is dict and not view.map_atomic():
-            for pe, (member, kids) in level.items():
-                if pe[:2] != "f:" or pe[2:] not in v:
-                    continue
-                x = v[pe[2:]]
-                child, declared = view.field(pe[2:])
-                container = type(x) is dict or type(x) is list
-                if member and (not container or not declared or (
-                        child.map_atomic() if type(x) is dict
-                        else child.list_type().kind == "atomic")):
+
+def _members(v: Any, level: dict[str, Any], view: SchemaView, path: Path,
+             out: list[Path]) -> None:
+    # The walk of members (module-level: see _Compare).
+    if type(v) is dict and not view.map_atomic():
+        for pe, (member, kids) in level.items():
+            if pe[:2] != "f:" or pe[2:] not in v:
+                continue
+            x = v[pe[2:]]
+            child, declared = view.field(pe[2:])
+            container = type(x) is dict or type(x) is list
+            if member and (not container or not declared or (
+                    child.map_atomic() if type(x) is dict
+                    else child.list_type().kind == "atomic")):
+                out.append((*path, pe))
+            if kids:
+                _members(x, kids, child, (*path, pe), out)
+    elif type(v) is list and view.list_type().kind != "atomic":
+        item_view = view.item()
+        items = index_items(v, view.list_type(), item_view)
+        for pe, (member, kids) in level.items():
+            if pe in items:
+                if member:
                     out.append((*path, pe))
                 if kids:
-                    walk(x, kids, child, (*path, pe))
-        elif type(v) is list and view.list_type().kind != "atomic":
-            item_view = view.item()
-            items = index_items(v, view.list_type(), item_view)
-            for pe, (member, kids) in level.items():
-                if pe in items:
-                    if member:
-                        out.append((*path, pe))
-                    if kids:
-                        walk(items[pe], kids, item_view, (*path, pe))
-
-    walk(obj, fields.trie(), view, ())
-    return FieldSet(out)
+                    _members(items[pe], kids, item_view, (*path, pe), out)
 
 
 def zero_object(new: dict[str, Any], view: SchemaView) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Each sub-command is a thin shell over a library object: it parses options,
 builds a config, runs it on an event loop and turns failures into a message
 and a non-zero exit.  ``mizzen apiserver`` runs the embedded API server until
-interrupted (SIGINT or SIGTERM stop it cleanly).
+interrupted (SIGINT or SIGTERM stop it cleanly).  The long-running servers
+(``apiserver``, ``up``) run on the loop :mod:`mizzen.cli.eventloop` picks (uvloop).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Annotated
 import typer
 
 from mizzen.apiserver.server import ApiServer, ServerConfig
+from mizzen.cli import eventloop
 
 app = typer.Typer(help="Mizzen: deploy cloud-native applications on Kubernetes stably and fast.",
                   no_args_is_help=True, add_completion=False)
@@ -57,7 +59,7 @@ def apiserver(
 ) -> None:
     """Run the embedded Kubernetes-compatible API server until interrupted."""
     _logging(verbose)
-    _tune_gc()
+    tune_gc()
     if sync.upper() not in ("FULL", "NORMAL"):
         typer.echo(f"error: --sync must be FULL or NORMAL, not {sync!r}", err=True)
         raise typer.Exit(2)
@@ -68,7 +70,7 @@ def apiserver(
                           kubeconfig=kubeconfig.resolve() if kubeconfig else None,
                           synchronous=sync.upper())
     try:
-        asyncio.run(_serve(ApiServer(config)))
+        eventloop.run(_serve(ApiServer(config)))
     except OSError as exc:
         typer.echo(f"error: cannot start the API server: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -98,7 +100,7 @@ def up(
     from mizzen.cli.up import UpOptions, run_up
 
     _logging(verbose)
-    _tune_gc()
+    tune_gc()
     if nodes < 1 or zones < 1:
         typer.echo("error: --nodes and --zones must be at least 1", err=True)
         raise typer.Exit(2)
@@ -109,7 +111,7 @@ def up(
                      kubeconfig.resolve() if kubeconfig else None, not no_controllers,
                      health_port, sync.upper())
     try:
-        asyncio.run(run_up(opts))
+        eventloop.run(run_up(opts))
     except OSError as exc:
         typer.echo(f"error: cannot start the control plane: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -185,7 +187,7 @@ def crds(
         typer.echo(render(crd), nl=False)
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """A control plane keeps every object in memory: hundreds of thousands of long-lived
     dicts that Python's cyclic collector would rescan on every full collection, stopping
     the event loop for hundreds of milliseconds.  Collect far less often; servers freeze

@@ -15,9 +15,15 @@ that pod, its node and the time.  It is a thin executor around
   the set of images pulled there.  Per-pod state: the simulated runtime
   (:class:`~mizzen.cluster.kubelet.runtime.PodRun`), dropped — and the IP
   released — when the pod is gone or replaced by a namesake with a new UID.
-* **Writes**: a merge patch of ``pods/status`` carrying the pod's
-  resourceVersion (so a stale cache gets 409, never overwrites someone else's
-  condition), and, for a deleted pod whose containers have stopped, the final
+* **Writes**: a strategic-merge patch of ``pods/status`` with the fields that
+  changed (``status.status_write``: conditions merge by type, so the ones
+  others own — readiness gates — are never overwritten, and no
+  resourceVersion precondition is needed: a controller flipping a gate at the
+  same moment no longer makes the kubelet's write fail with 409; the pod's uid
+  rides along as a real kubelet's does; a write without conditions goes as a
+  JSON merge patch, which means the same for the kubelet's own fields and is
+  far cheaper for the server to apply), and, for a deleted pod whose
+  containers have stopped, the final
   ``DELETE`` with ``gracePeriodSeconds=0`` and a UID precondition right after
   the terminal status (the delete is skipped if that patch fails).  Never the
   main resource.
@@ -42,6 +48,7 @@ from mizzen.cluster.config import SIM_NODE_LABEL, ClusterConfig
 from mizzen.cluster.kubelet.identity import IpPool
 from mizzen.cluster.kubelet.plan import NodeView, PodInputs, plan_pod
 from mizzen.cluster.kubelet.runtime import PodRun
+from mizzen.cluster.kubelet.status import status_write
 from mizzen.runtime.cache import BY_NODE_NAME
 from mizzen.runtime.clock import Clock
 from mizzen.runtime.controller import Controller
@@ -185,10 +192,11 @@ class KubeletSimulator:
         self._images.setdefault(node_name, set()).update(plan.images)
         try:
             if plan.status_patch is not None:
-                body = {"metadata": {"resourceVersion": meta.get("resourceVersion")},
-                        "status": plan.status_patch}
-                written = await self.client.patch(PODS, request.name, body,
-                                                  request.namespace, subresource="status")
+                status = status_write(pod.get("status"), plan.status_patch)
+                body = {"metadata": {"uid": meta.get("uid")}, "status": status}
+                written = await self.client.patch(
+                    PODS, request.name, body, request.namespace, subresource="status",
+                    patch_type="strategic" if "conditions" in status else "merge")
                 rv = str((written.get("metadata") or {}).get("resourceVersion", ""))
                 self._expectations.expect_update(request, request.name, rv)
             if plan.delete:

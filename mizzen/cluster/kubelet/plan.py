@@ -39,7 +39,7 @@ from typing import Any
 from mizzen.cluster.config import LatencyProfile
 from mizzen.cluster.kubelet.adopt import adopt
 from mizzen.cluster.kubelet.runtime import Env, PodRun, advance, apply_spec, images_of, next_due
-from mizzen.cluster.kubelet.status import NodeView, render, status_patch
+from mizzen.cluster.kubelet.status import NodeView, render, same_conditions, status_patch
 from mizzen.cluster.kubelet.timing import Faults
 
 __all__ = ["NodeView", "PodInputs", "PodPlan", "plan_pod"]
@@ -123,6 +123,6 @@ def _unreachable(pod: Obj, run: PodRun, env: Env, node: NodeView, now: datetime)
     patch = None
     if status.get("containerStatuses"):
         desired, _ = render(pod, run, env.faults, node, now)
-        if desired["conditions"] != status.get("conditions"):
+        if not same_conditions(status.get("conditions"), desired["conditions"]):
             patch = {"conditions": desired["conditions"]}
     return PodPlan(run, patch, False, None, frozenset())

@@ -5,9 +5,22 @@
 top-level ``status`` fields a kubelet owns: ``phase``, ``conditions``,
 ``initContainerStatuses``, ``containerStatuses``, ``hostIP(s)``, ``podIP(s)``
 and ``startTime``.  :func:`status_patch` keeps the ones that differ from the
-pod's current status, so the executor writes a merge patch of exactly those
-(every field is a scalar or a list, which a merge patch replaces whole) — and
-writes nothing when nothing differs.
+pod's current status — nothing when nothing differs — and :func:`status_write`
+turns them into the body the executor sends: a strategic-merge patch of
+``pods/status``, as a real kubelet's status manager sends, in which
+``conditions`` merge by ``type`` and only the changed ones are sent (with
+explicit nulls for the keys they drop).  So the kubelet needs no
+resourceVersion precondition to leave the conditions of others (readiness
+gates a controller flips at the same moment) alone, and never gets a 409
+for them.
+
+"Differs" is judged as the API means it: conditions by ``type``, whatever
+their order, and a key whose value is null is the same as a missing key (a
+strategic merge deletes a key patched to null; Go serialises an unset
+``lastProbeTime`` as null).  Without that, a condition another writer had
+patched — ``Ready=False`` written with a readiness gate's ``False``, stored
+without ``lastProbeTime`` — looked changed to the kubelet, which rewrote every
+condition at once, and in doing so raced (409) with that writer's next write.
 
 Rendering is stable, so a second pass over an unchanged state finds no
 difference: times are seconds-precision strings of the runtime's own stamps,
@@ -33,7 +46,7 @@ the new ``imageID`` never sees the update as done before the container runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,7 +55,8 @@ from mizzen.cluster.kubelet.identity import image_id
 from mizzen.cluster.kubelet.runtime import Container, Exit, PodRun, State
 from mizzen.cluster.kubelet.timing import Faults
 
-__all__ = ["NodeView", "phase_of", "render", "rfc3339", "status_patch"]
+__all__ = ["NodeView", "phase_of", "render", "rfc3339", "same_conditions", "status_patch",
+           "status_write"]
 
 Obj = dict[str, Any]
 _ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady",
@@ -253,8 +267,42 @@ def render(pod: Obj, run: PodRun, faults: Faults, node: NodeView,
     return out, min(flips, default=None)
 
 
+def _meant(cond: Mapping[str, Any]) -> dict[str, Any]:
+    """A condition as the API means it: null-valued keys are absent."""
+    return {k: v for k, v in cond.items() if v is not None}
+
+
+def same_conditions(current: Iterable[Mapping[str, Any]] | None,
+                    desired: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether two condition lists say the same, by type (order and nulls aside)."""
+    have = {c.get("type"): _meant(c) for c in current or ()}
+    want = {c.get("type"): _meant(c) for c in desired}
+    return have == want
+
+
 def status_patch(current: Obj | None, desired: Obj) -> Obj | None:
     """The fields of ``desired`` that differ from ``current`` (None: nothing to write)."""
     now = current or {}
-    patch = {k: v for k, v in desired.items() if now.get(k) != v}
+    patch = {k: v for k, v in desired.items()
+             if (not same_conditions(now.get(k), v) if k == "conditions" else now.get(k) != v)}
     return patch or None
+
+
+def status_write(current: Obj | None, patch: Obj) -> Obj:
+    """The strategic-merge ``status`` body for ``patch`` (from :func:`status_patch`):
+    every field as is but ``conditions``, of which only the changed ones, each with null
+    for the keys the current condition has and the new one lacks (module docstring)."""
+    out = dict(patch)
+    if "conditions" not in patch:
+        return out
+    before = {c.get("type"): _meant(c) for c in (current or {}).get("conditions") or ()}
+    changed = []
+    for cond in patch["conditions"]:
+        old, new = before.get(cond.get("type")), _meant(cond)
+        if old != new:
+            changed.append({**dict.fromkeys(old or ()), **cond})
+    if changed:
+        out["conditions"] = changed
+    else:
+        del out["conditions"]
+    return out

@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mizzen.api.cloneset.parse import parse_spec
@@ -59,6 +59,7 @@ from mizzen.runtime.informer import FuncHandler
 from mizzen.runtime.manager import Manager
 from mizzen.runtime.reconcile import Request, Result, TerminalError
 from mizzen.workloads.cloneset.decision import CloneSetPlan, Event, Observed, PodPatch, Write
+from mizzen.workloads.cloneset.facts import DEFAULT_CAPACITY, FactsMemo
 from mizzen.workloads.cloneset.handlers import (
     CLONESETS,
     Informers,
@@ -67,6 +68,7 @@ from mizzen.workloads.cloneset.handlers import (
     to_cloneset,
 )
 from mizzen.workloads.cloneset.instances import new_instances
+from mizzen.workloads.cloneset.pacing import Pacer, PacingOptions
 from mizzen.workloads.cloneset.plan import BURST, plan, slow_start_batches
 from mizzen.workloads.cloneset.revision import template_of
 
@@ -91,6 +93,10 @@ class CloneSetOptions:
     expectations_timeout: float = 300.0
     # Seed of the instance-id generator (None: from the OS); tests fix it.
     seed: int | None = None
+    # Pod versions whose planner facts are kept (facts.FactsMemo).
+    facts_capacity: int = DEFAULT_CAPACITY
+    # How often a big CloneSet is planned (pacing.Pacer).
+    pacing: PacingOptions = field(default_factory=PacingOptions)
 
 
 def _name(obj: Obj) -> str:
@@ -116,6 +122,9 @@ class CloneSetController:
         self._own = Expectations(clock, timeout)  # our status writes, keyed by CloneSet
         self._collisions: dict[Request, int] = {}
         self.passes: dict[str, int] = {}
+        self.facts = FactsMemo(self.options.facts_capacity)
+        self._pacer = Pacer(self.options.pacing)
+        sources.pods.add_handler(FuncHandler(delete=self._pod_deleted))
         sources.pods.add_handler(Seen(self.pod_expectations).handler())
         sources.pvcs.add_handler(Seen(self.pvc_expectations).handler())
         sources.revisions.add_handler(Seen(self.revision_expectations).handler())
@@ -130,11 +139,15 @@ class CloneSetController:
     def _cs_deleted(self, cs: Obj) -> None:
         self._forget(Request.of(cs))
 
+    def _pod_deleted(self, pod: Obj) -> None:
+        self.facts.forget(str((pod.get("metadata") or {}).get("uid") or ""))
+
     def _forget(self, key: Request) -> None:
         for exp in (self.pod_expectations, self.pvc_expectations, self.revision_expectations,
                     self._own):
             exp.forget(key)
         self._collisions.pop(key, None)
+        self._pacer.forget(key)
 
     def _satisfied(self, key: Request) -> bool:
         return all([self.pod_expectations.satisfied(key), self.pvc_expectations.satisfied(key),
@@ -167,7 +180,7 @@ class CloneSetController:
         collisions = max(int(status.get("collisionCount") or 0),
                          self._collisions.get(request, 0))
         return Observed(cs, spec, pods, pvcs, revisions, {_name(r): r for r in all_revisions},
-                        collisions, self._satisfied(request), self._clock.now())
+                        collisions, self._satisfied(request), self._clock.now(), self.facts)
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -178,12 +191,19 @@ class CloneSetController:
             return Result()
         if not self._own.satisfied(request):
             return Result()  # our last status write is not in the cache yet
+        if not self._satisfied(request):  # what plan() would say, without observing
+            return Result(self._expectation_deadline(request))
+        started = self._clock.monotonic()
+        wait = self._pacer.wait(request, started)
+        if wait > 0:
+            return Result(wait)  # see pacing.py; events meanwhile do not shorten it
         try:
             observed = self.observe(request, cs)
         except ValueError as exc:
             self._event(cs, Event(WARNING, "InvalidSpec", str(exc)))
             raise TerminalError(f"cloneset {request}: {exc}") from exc
         decision = plan(observed)
+        self._pacer.record(request, started, self._clock.monotonic())
         if decision.step == "wait":
             return Result(self._expectation_deadline(request))
         self.passes[decision.step] = self.passes.get(decision.step, 0) + 1
@@ -252,7 +272,7 @@ class CloneSetController:
                 else (PODS, self.pod_expectations, self.sources.pods.cache)
             try:
                 written = await self.client.patch(res, p.name, p.body, request.namespace,
-                                                  patch_type="strategic",
+                                                  patch_type=p.patch_type,
                                                   subresource=p.subresource)
             except ApiError as exc:
                 if exc.not_found:

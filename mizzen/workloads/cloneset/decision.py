@@ -26,13 +26,14 @@ The write kinds, in the order a pass tries them:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from mizzen.api.cloneset.types import CloneSetSpec
 from mizzen.client.resources import Resource
+from mizzen.workloads.cloneset.facts import FactsMemo
 from mizzen.workloads.cloneset.status import Blocked
 
 __all__ = ["CLONESETS", "CloneSetPlan", "Event", "Observed", "Pass", "PodPatch", "Write",
@@ -40,6 +41,8 @@ __all__ = ["CLONESETS", "CloneSetPlan", "Event", "Observed", "Pass", "PodPatch",
 
 Obj = dict[str, Any]
 
+# Metadata fields a merge patch sets exactly as a strategic merge patch does.
+_MAP_ONLY = frozenset({"labels", "annotations", "resourceVersion"})
 # The storage version: the controller reads and writes CloneSets as v1beta1.
 CLONESETS = Resource("apps.kruise.io", "v1beta1", "clonesets", "CloneSet", True)
 
@@ -81,6 +84,8 @@ class Observed:
     satisfied: bool
     # The controller's clock.
     now: datetime
+    # Per-pod facts memoised by pod version (the controller's; a fresh one by default).
+    facts: FactsMemo = field(default_factory=FactsMemo)
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,10 @@ class Pass:
     def now(self) -> datetime:
         return self.observed.now
 
+    @property
+    def facts(self) -> FactsMemo:
+        return self.observed.facts
+
 
 @dataclass(frozen=True)
 class PodPatch:
@@ -119,6 +128,17 @@ class PodPatch:
     subresource: str = ""
     # Patch a PVC rather than a pod.
     pvc: bool = False
+
+    @property
+    def patch_type(self) -> str:
+        """``merge`` when the body only sets labels and annotations (where a JSON merge
+        patch means the same as a strategic one, and costs the server far less to apply),
+        else ``strategic`` (lists merged by key: conditions, containers, owners)."""
+        meta = self.body.get("metadata")
+        if set(self.body) == {"metadata"} and isinstance(meta, dict) \
+                and set(meta) <= _MAP_ONLY:
+            return "merge"
+        return "strategic"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ The counts (pods are the CloneSet's active pods, none terminating):
 * a PreparingDelete pod is *pre-deleting*: unavailable and not active;
 * an active pod named in ``scaleStrategy.podsToDelete`` or labelled
   ``apps.kruise.io/specified-delete`` is *to delete*; any other active pod
-  that is not available (:func:`is_pod_available`) is *unavailable*.
+  that is not available (:func:`~mizzen.workloads.lifecycle.is_pod_available`) is
+  *unavailable*.
 
 Then, with ``oldDiff = oldActive - partition`` and
 ``newDiff = newActive - (replicas - partition)`` (clamped to ``>= 0`` and
@@ -68,12 +69,12 @@ from mizzen.api.intstr import (
     scale_max_unavailable_value,
 )
 from mizzen.api.kruise import (
-    CONTROLLER_REVISION_HASH,
     LIFECYCLE_STATE,
     SPECIFIED_DELETE,
     LifecycleState,
 )
-from mizzen.workloads.lifecycle.availability import is_pod_available
+from mizzen.workloads.cloneset.facts import FactsMemo, memo_or_new
+from mizzen.workloads.cloneset.revision import label_matches, revision_matches
 
 __all__ = [
     "UNLIMITED",
@@ -137,14 +138,6 @@ class Diffs:
     update_max_unavailable: int = 0
 
 
-def revision_matches(pod: Mapping[str, Any], revision: str) -> bool:
-    """The pod's ``controller-revision-hash`` names ``revision``: equal, or equal after
-    the last ``-`` (a bare hash matches ``<cloneset>-<hash>``), as upstream compares."""
-    label = str(((pod.get("metadata") or {}).get("labels") or {}).get(CONTROLLER_REVISION_HASH,
-                                                                         ""))
-    return label == revision or label.rpartition("-")[2] == revision.rpartition("-")[2]
-
-
 def lifecycle_state(pod: Mapping[str, Any]) -> str:
     """The ``lifecycle.apps.kruise.io/state`` label ("" when absent)."""
     return str(((pod.get("metadata") or {}).get("labels") or {}).get(LIFECYCLE_STATE, ""))
@@ -157,14 +150,18 @@ def is_specified_delete(spec: CloneSetSpec, pod: Mapping[str, Any]) -> bool:
     return SPECIFIED_DELETE in (meta.get("labels") or {}) or meta.get("name") in spec.pods_to_delete
 
 
-def scaling_is_updated(update_revision: str) -> Callable[[Mapping[str, Any]], bool]:
+def scaling_is_updated(update_revision: str, facts: FactsMemo | None = None
+                       ) -> Callable[[Mapping[str, Any]], bool]:
     """The ``is_updated`` to pass when computing diffs for the scale step: a pod on the
     update revision, or in PreparingUpdate (its update has begun; counting it as old
-    would make scale-down delete it or scale-up create an extra old pod)."""
+    would make scale-down delete it or scale-up create an extra old pod).  ``facts``:
+    the memo to read pods through."""
+    memo = memo_or_new(facts)
 
     def is_updated(pod: Mapping[str, Any]) -> bool:
-        return (lifecycle_state(pod) == LifecycleState.PREPARING_UPDATE
-                or revision_matches(pod, update_revision))
+        f = memo.of(pod)
+        return (f.lifecycle == LifecycleState.PREPARING_UPDATE
+                or label_matches(f.revision, update_revision))
 
     return is_updated
 
@@ -198,18 +195,20 @@ class _Counts:
 
 
 def _count(spec: CloneSetSpec, pods: Sequence[Obj], now: datetime,
-           is_updated: Callable[[Obj], bool]) -> tuple[_Counts, _Counts]:
+           is_updated: Callable[[Obj], bool], memo: FactsMemo) -> tuple[_Counts, _Counts]:
     new, old = _Counts(), _Counts()
+    named, min_ready = spec.pods_to_delete, spec.min_ready_seconds
     for pod in pods:
+        f = memo.of(pod)
         side = new if is_updated(pod) else old
         side.total += 1
-        if lifecycle_state(pod) == LifecycleState.PREPARING_DELETE:
+        if f.lifecycle == LifecycleState.PREPARING_DELETE:
             side.pre_deleting += 1
             continue
         side.active += 1
-        if is_specified_delete(spec, pod):
+        if f.specified_delete or f.name in named:
             side.to_delete += 1
-        elif not is_pod_available(pod, spec.min_ready_seconds, now):
+        elif not f.available(min_ready, now):
             side.unavailable += 1
     return new, old
 
@@ -245,7 +244,7 @@ def _surge(limits: Limits, new: _Counts, old: _Counts, unavailable: int, old_dif
 def calculate_diffs(spec: CloneSetSpec, pods: Sequence[Obj], current_revision: str,
                     update_revision: str, now: datetime, *,
                     is_updated: Callable[[Obj], bool] | None = None,
-                    partition_rollback: bool = False) -> Diffs:
+                    partition_rollback: bool = False, facts: FactsMemo | None = None) -> Diffs:
     """The scale and update numbers for ``spec`` given its active ``pods``.
 
     ``pods``: the CloneSet's active pods (owned, not terminating).  ``now``: the
@@ -254,13 +253,14 @@ def calculate_diffs(spec: CloneSetSpec, pods: Sequence[Obj], current_revision: s
     :func:`scaling_is_updated` for the scale step.  ``partition_rollback``: upstream's
     ``CloneSetPartitionRollback`` gate (default off): when on and the revisions differ,
     a partition raised above the old pods' count moves new pods back
-    (``update_num < 0``) and surge may add old pods.  See the module docstring for the
-    rules and where they differ from upstream.
+    (``update_num < 0``) and surge may add old pods.  ``facts``: the memo to read pods
+    through.  See the module docstring for the rules and where they differ from upstream.
     """
+    memo = memo_or_new(facts)
     limits = resolve_limits(spec)
     replicas, partition = limits.replicas, limits.partition
-    new, old = _count(spec, pods, now,
-                      is_updated or (lambda pod: revision_matches(pod, update_revision)))
+    new, old = _count(spec, pods, now, is_updated or (
+        lambda pod: label_matches(memo.of(pod).revision, update_revision)), memo)
 
     old_diff = old.active - partition
     new_diff = new.active - (replicas - partition)

@@ -34,7 +34,7 @@ from dataclasses import replace
 from typing import Any
 
 from mizzen.api.kruise import LifecycleState
-from mizzen.cluster.podutil import is_active, is_terminating, labels_of, selector_matches
+from mizzen.cluster.podutil import is_terminating, selector_matches
 from mizzen.runtime.events import WARNING
 from mizzen.workloads.cloneset.decision import (
     CLONESETS,
@@ -45,7 +45,6 @@ from mizzen.workloads.cloneset.decision import (
     PodPatch,
     Write,
 )
-from mizzen.workloads.cloneset.diffs import lifecycle_state
 from mizzen.workloads.cloneset.instances import pvc_cleanup
 from mizzen.workloads.cloneset.refresh import refresh_pods
 from mizzen.workloads.cloneset.revision import history_to_delete, plan_revisions, template_of
@@ -82,12 +81,12 @@ def _prelude(o: Observed) -> CloneSetPlan | None:
     """Steps 2 and 3 (release, pvcs)."""
     if is_terminating(o.cloneset):
         return None
-    release = tuple(_name(p) for p in o.pods
-                    if not is_terminating(p) and not selector_matches(o.spec.selector,
-                                                                      labels_of(p)))
+    selector, memo = o.spec.selector, o.facts
+    release = tuple(f.name for p in o.pods if not (f := memo.of(p)).terminating
+                    and not selector_matches(selector, f.labels))
     if release:
         return CloneSetPlan(Write.RELEASE, "release", release=release)
-    if not o.spec.pvc_reuse:
+    if not o.spec.pvc_reuse and o.pvcs:
         cleanup = pvc_cleanup(list(o.pvcs), list(o.pods))
         if cleanup.delete or cleanup.hand_over:
             uid = str(o.cloneset["metadata"].get("uid", ""))
@@ -99,9 +98,11 @@ def _prelude(o: Observed) -> CloneSetPlan | None:
 
 def _delete_hold(p: Pass) -> Blocked | None:
     lifecycle = p.spec.lifecycle
+    if lifecycle is None or lifecycle.pre_delete is None:
+        return None
     held = sorted(_name(pod) for pod in p.active
-                  if lifecycle_state(pod) == LifecycleState.PREPARING_DELETE
-                  and lifecycle is not None and is_hooked(pod, lifecycle.pre_delete))
+                  if p.facts.of(pod).lifecycle == LifecycleState.PREPARING_DELETE
+                  and is_hooked(pod, lifecycle.pre_delete))
     if not held:
         return None
     return Blocked(LIFECYCLE_HOOK, f"pods {', '.join(held[:3])}"
@@ -114,7 +115,7 @@ def _tail(o: Observed, p: Pass, collisions: int, blocked: Blocked | None,
     """Steps 8 to 11."""
     status, requeue = calculate_status(StatusInputs(o.cloneset, o.spec, p.active,
                                                     p.update_revision, p.current_revision,
-                                                    collisions, o.now, blocked))
+                                                    collisions, o.now, blocked, o.facts))
     if requeue is not None:
         waits.append(requeue)
     soonest = min(waits) if waits else None
@@ -160,7 +161,8 @@ def plan(o: Observed) -> CloneSetPlan:
         return replace(decided, update_revision=update_name, current_revision=current_name,
                        collision_count=revisions.collision_count, **changes)
 
-    active = tuple(pod for pod in o.pods if is_active(pod))
+    memo = o.facts
+    active = tuple(pod for pod in o.pods if memo.of(pod).active)
     p = Pass(o, active, update_name, current_name,
              {_name(r): template_of(r) for r in o.revisions})
     blocked: Blocked | None = None

@@ -60,12 +60,14 @@ __all__ = [
     "equal_revision",
     "hash_revision",
     "history_to_delete",
+    "label_matches",
     "new_revision",
     "next_revision_number",
     "plan_revisions",
     "pod_has_revision",
     "pod_revision",
     "revision_data",
+    "revision_matches",
     "revision_name",
     "revision_number",
     "short_hash",
@@ -172,10 +174,22 @@ def pod_revision(pod: Mapping[str, Any]) -> str:
     return str(labels_of(pod).get(CONTROLLER_REVISION_HASH) or "")
 
 
+def label_matches(label: str, revision: str) -> bool:
+    """A ``controller-revision-hash`` value names ``revision``: equal, or equal after the
+    last ``-`` (a bare hash matches ``<cloneset>-<hash>``), as upstream compares."""
+    return label == revision or label.rpartition("-")[2] == revision.rpartition("-")[2]
+
+
+def revision_matches(pod: Mapping[str, Any], revision: str) -> bool:
+    """The pod's ``controller-revision-hash`` label names ``revision`` (:func:`label_matches`;
+    a pod without the label matches only a revision name ending in ``-``)."""
+    return label_matches(pod_revision(pod), revision)
+
+
 def pod_has_revision(pod: Mapping[str, Any], name: str) -> bool:
     """The pod's revision label names ``name`` (full name or bare hash)."""
     label = pod_revision(pod)
-    return bool(label) and (label == name or short_hash(label) == short_hash(name))
+    return bool(label) and label_matches(label, name)
 
 
 # -- deciding ------------------------------------------------------------------------

@@ -42,12 +42,10 @@ from mizzen.workloads.cloneset.diffs import (
     Diffs,
     calculate_diffs,
     is_specified_delete,
-    lifecycle_state,
     scaling_is_updated,
 )
 from mizzen.workloads.cloneset.instances import instance_id, pvcs_of
 from mizzen.workloads.cloneset.ranking import choose_scale_down
-from mizzen.workloads.cloneset.status import is_update_ready
 from mizzen.workloads.lifecycle import Action, delete_transition, state_patch
 
 __all__ = ["BURST", "SLOW_START_INITIAL_BATCH", "scale", "scale_diffs", "slow_start_batches"]
@@ -84,7 +82,8 @@ def _marks_not_ready(lifecycle: Lifecycle | None) -> bool:
 def scale_diffs(p: Pass) -> Diffs:
     """The diffs the scale step works from (PreparingUpdate pods count as updated)."""
     return calculate_diffs(p.spec, p.active, p.current_revision, p.update_revision, p.now,
-                           is_updated=scaling_is_updated(p.update_revision))
+                           is_updated=scaling_is_updated(p.update_revision, p.facts),
+                           facts=p.facts)
 
 
 def _remove(p: Pass, pods: Sequence[Obj], step: str) -> CloneSetPlan | None:
@@ -115,11 +114,11 @@ def _remove(p: Pass, pods: Sequence[Obj], step: str) -> CloneSetPlan | None:
                         delete_pvcs=tuple(pvcs), events=events)
 
 
-def _ready_limited(pods: Sequence[Obj], limit: int) -> list[Obj]:
+def _ready_limited(p: Pass, pods: Sequence[Obj], limit: int) -> list[Obj]:
     """Not-ready pods always; ready ones while ``limit`` lasts (upstream's deleteReadyLimit)."""
     out: list[Obj] = []
     for pod in pods:
-        if not is_update_ready(pod):
+        if not p.facts.of(pod).update_ready:
             out.append(pod)
         elif limit > 0:
             out.append(pod)
@@ -129,10 +128,15 @@ def _ready_limited(pods: Sequence[Obj], limit: int) -> list[Obj]:
 
 def scale(p: Pass) -> CloneSetPlan | None:
     """The scale write for this pass, or None to let the update step have it."""
-    spec, now = p.spec, p.now
-    specified = [pod for pod in p.active if is_specified_delete(spec, pod)]
-    pre_delete = [pod for pod in p.active
-                  if lifecycle_state(pod) == LifecycleState.PREPARING_DELETE]
+    spec, now, memo = p.spec, p.now, p.facts
+    specified: list[Obj] = []
+    pre_delete: list[Obj] = []
+    for pod in p.active:
+        f = memo.of(pod)
+        if f.specified_delete or f.name in spec.pods_to_delete:
+            specified.append(pod)
+        if f.lifecycle == LifecycleState.PREPARING_DELETE:
+            pre_delete.append(pod)
     num_to_delete = len({_name(pod) for pod in specified + pre_delete})
 
     if not _marks_not_ready(spec.lifecycle):
@@ -175,7 +179,7 @@ def scale(p: Pass) -> CloneSetPlan | None:
     pre_names = {_name(pod) for pod in pre_delete}
     chosen = [pod for pod in specified if _name(pod) not in pre_names]
     if chosen:
-        removal = _remove(p, _ready_limited(chosen, diffs.delete_ready_limit),
+        removal = _remove(p, _ready_limited(p, chosen, diffs.delete_ready_limit),
                           "scale-specified-delete")
         if removal is not None:
             return removal
@@ -185,5 +189,5 @@ def scale(p: Pass) -> CloneSetPlan | None:
                                     old_revision_num=diffs.scale_down_num_old_revision,
                                     now=now, min_ready_seconds=spec.min_ready_seconds,
                                     is_updated=scaling_is_updated(p.update_revision))
-        return _remove(p, _ready_limited(victims, diffs.delete_ready_limit), "scale-down")
+        return _remove(p, _ready_limited(p, victims, diffs.delete_ready_limit), "scale-down")
     return None

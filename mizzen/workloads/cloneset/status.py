@@ -61,9 +61,10 @@ from typing import Any
 from mizzen.api.cloneset.types import CloneSetSpec
 from mizzen.api.intstr import partition_value
 from mizzen.api.kruise import INPLACE_UPDATE_READY
-from mizzen.cluster.podutil import available_at, is_ready, parse_time, rfc3339
-from mizzen.workloads.cloneset.revision import pod_has_revision
-from mizzen.workloads.lifecycle.availability import condition_status, is_pod_available
+from mizzen.cluster.podutil import is_ready, parse_time, rfc3339
+from mizzen.workloads.cloneset.facts import FactsMemo, memo_or_new
+from mizzen.workloads.cloneset.revision import label_matches
+from mizzen.workloads.lifecycle.availability import condition_status
 
 __all__ = [
     "AVAILABLE",
@@ -127,6 +128,8 @@ class StatusInputs:
     now: datetime
     # Set when the update step is stuck.
     blocked: Blocked | None = None
+    # The memo to read pods through (None: a fresh one).
+    facts: FactsMemo | None = None
 
 
 def _requirement(expr: Mapping[str, Any]) -> str:
@@ -225,20 +228,22 @@ def calculate_status(inputs: StatusInputs) -> tuple[Obj, float | None]:
     counts = dict.fromkeys(("replicas", "readyReplicas", "availableReplicas", "updatedReplicas",
                             "updatedReadyReplicas", "updatedAvailableReplicas"), 0)
     waits: list[float] = []
+    memo = memo_or_new(inputs.facts)
+    min_ready = spec.min_ready_seconds
     for pod in inputs.pods:
-        updated = pod_has_revision(pod, update)
-        ready = is_update_ready(pod)
-        available = is_pod_available(pod, spec.min_ready_seconds, now)
+        f = memo.of(pod)
+        updated = bool(f.revision) and label_matches(f.revision, update)
+        ready = f.update_ready
+        available = f.available(min_ready, now)
         counts["replicas"] += 1
         counts["readyReplicas"] += ready
         counts["availableReplicas"] += available
         counts["updatedReplicas"] += updated
         counts["updatedReadyReplicas"] += updated and ready
         counts["updatedAvailableReplicas"] += updated and available
-        if ready and not available and spec.min_ready_seconds > 0:
-            at = available_at(pod, spec.min_ready_seconds)
-            if at is not None:
-                waits.append(max((at - now).total_seconds(), 0.0) + 1.0)
+        if ready and not available and min_ready > 0 and f.ready_since is not None:
+            at = f.ready_since + timedelta(seconds=min_ready)
+            waits.append(max((at - now).total_seconds(), 0.0) + 1.0)
     current = inputs.current_revision
     if counts["updatedReplicas"] == counts["replicas"] == spec.replicas:
         current = update

@@ -56,20 +56,19 @@ from mizzen.workloads.cloneset.decision import (
     Write,
     split_patches,
 )
-from mizzen.workloads.cloneset.diffs import calculate_diffs, lifecycle_state
-from mizzen.workloads.cloneset.revision import pod_has_revision, pod_revision, short_hash
+from mizzen.workloads.cloneset.diffs import calculate_diffs
+from mizzen.workloads.cloneset.revision import label_matches, pod_revision, short_hash
 from mizzen.workloads.cloneset.status import Blocked
 from mizzen.workloads.cloneset.updateorder import choose_updates, update_candidates
 from mizzen.workloads.inplace import (
     InPlaceDiff,
     diff_templates,
     finish_patch,
-    is_started,
     start_patch,
     update_patch,
 )
 from mizzen.workloads.lifecycle import Action, update_transition
-from mizzen.workloads.lifecycle.availability import condition_status, is_pod_available
+from mizzen.workloads.lifecycle.availability import condition_status
 
 __all__ = ["IN_PLACE_ONLY_REFUSED", "LIFECYCLE_HOOK", "MAX_UNAVAILABLE", "PAUSED", "Updated",
            "update"]
@@ -109,9 +108,10 @@ def _names(pods: list[str], limit: int = 3) -> str:
 def _put_back(p: Pass, chosen: list[Obj], blocked: Blocked | None = None) -> Updated:
     """Finish the start of updates the step does not take now (see the docstring)."""
     taken = {str(pod["metadata"]["name"]) for pod in chosen}
-    patches = tuple(PodPatch(str(pod["metadata"]["name"]), body, "status") for pod in p.active
-                    if is_started(pod) and str(pod["metadata"]["name"]) not in taken
-                    and not pod_has_revision(pod, p.update_revision)
+    memo = p.facts
+    patches = tuple(PodPatch(f.name, body, "status") for pod in p.active
+                    if (f := memo.of(pod)).started and f.name not in taken
+                    and not (f.revision and label_matches(f.revision, p.update_revision))
                     and (body := finish_patch(pod, p.now)) is not None)
     if not patches:
         return Updated(None, blocked)
@@ -119,17 +119,23 @@ def _put_back(p: Pass, chosen: list[Obj], blocked: Blocked | None = None) -> Upd
                                 blocked=blocked), blocked)
 
 
+# Lifecycle states of a pod on its way (Updating, PreparingNormal) or held by a hook (reported
+# as LifecycleHook, not here).
+_NOT_STUCK_STATES = frozenset({LifecycleState.UPDATING.value,
+                               LifecycleState.PREPARING_NORMAL.value,
+                               LifecycleState.PREPARING_UPDATE.value,
+                               LifecycleState.PREPARING_DELETE.value})
+
+
 def _progressing(pod: Obj) -> bool:
-    """An unavailable pod on its way to available: being created, scheduled or started,
-    mid in-place update or lifecycle transition, its containers ready but a readiness gate
-    not yet, or Ready and waiting out ``minReadySeconds``."""
+    """An unavailable pod (not mid in-place update, not in a lifecycle transition) on its
+    way to available: being created, scheduled or started, its containers ready but a
+    readiness gate not yet, or Ready and waiting out ``minReadySeconds``."""
     status = pod.get("status") or {}
-    if is_ready(pod) or is_started(pod):
+    if is_ready(pod):
         return True
     if condition_status(pod, "ContainersReady") == "True":
         return True  # only a readiness gate (or the kubelet catching up with one) is left
-    if lifecycle_state(pod) in (LifecycleState.UPDATING, LifecycleState.PREPARING_NORMAL):
-        return True
     if status.get("phase", "Pending") != "Pending":
         return False  # Running (or ended) and not Ready: nothing will change by waiting
     unschedulable = condition_status(pod, "PodScheduled") == "False"
@@ -139,12 +145,17 @@ def _progressing(pod: Obj) -> bool:
 def _stuck(p: Pass) -> list[str]:
     """Unavailable pods that no step is moving toward available (crash-looping, never
     ready, unschedulable): when they use up the budget the rollout is blocked, not busy.
-    Pods held by a hook are reported as such, not here."""
-    return sorted(str(pod["metadata"]["name"]) for pod in p.active
-                  if not is_pod_available(pod, p.spec.min_ready_seconds, p.now)
-                  and not _progressing(pod)
-                  and lifecycle_state(pod) not in (LifecycleState.PREPARING_UPDATE,
-                                                   LifecycleState.PREPARING_DELETE))
+    Pods held by a hook are reported as such, not here.  Costs the memoised facts of each
+    pod, and a look at the few that are unavailable and not in an update."""
+    memo, min_ready, now = p.facts, p.spec.min_ready_seconds, p.now
+    stuck: list[str] = []
+    for pod in p.active:
+        f = memo.of(pod)
+        if f.available(min_ready, now) or f.started or f.lifecycle in _NOT_STUCK_STATES:
+            continue
+        if not _progressing(pod):
+            stuck.append(f.name)
+    return sorted(stuck)
 
 
 def update(p: Pass) -> Updated:
@@ -152,21 +163,23 @@ def update(p: Pass) -> Updated:
     spec, now = p.spec, p.now
     if spec.update_type == UpdateType.ON_DELETE:
         return _put_back(p, [])
+    memo = p.facts
     if spec.paused:
-        waiting = update_candidates(list(p.active), p.update_revision)
+        waiting = update_candidates(p.active, p.update_revision, facts=memo)
         if not waiting:
             return _put_back(p, [])
         return _put_back(p, [], Blocked(PAUSED, f"updateStrategy.paused: {len(waiting)} pods "
                                                 f"wait for revision {p.update_revision}"))
-    diffs = calculate_diffs(spec, p.active, p.current_revision, p.update_revision, now)
+    diffs = calculate_diffs(spec, p.active, p.current_revision, p.update_revision, now,
+                            facts=memo)
     if diffs.update_num == 0:
         return _put_back(p, [])
     target = p.update_revision if diffs.update_num > 0 else p.current_revision
-    chosen = choose_updates(list(p.active), spec, diffs, p.current_revision, p.update_revision,
-                            now)
+    chosen = choose_updates(p.active, spec, diffs, p.current_revision, p.update_revision,
+                            now, facts=memo)
     target_template = p.templates.get(target)
     if not chosen or target_template is None:
-        waiting = update_candidates(list(p.active), target)
+        waiting = update_candidates(p.active, target, facts=memo)
         if waiting and diffs.update_max_unavailable == 0:
             return _put_back(p, [], Blocked(
                 MAX_UNAVAILABLE,
@@ -189,12 +202,17 @@ def update(p: Pass) -> Updated:
     refused: list[str] = []
     held: list[str] = []
     policy = spec.pod_update_policy
+    diffs_by_revision: dict[str, InPlaceDiff] = {}  # one template diff per revision pair
     for pod in chosen:
         name = str(pod["metadata"]["name"])
         if policy in (PodUpdatePolicy.IN_PLACE_IF_POSSIBLE, PodUpdatePolicy.IN_PLACE_ONLY):
-            old = _template_of_pod(p.templates, pod)
-            diff = diff_templates(old, target_template) if old is not None else \
-                InPlaceDiff(None, f"revision {pod_revision(pod) or '(none)'} is gone")
+            label = pod_revision(pod)
+            diff = diffs_by_revision.get(label)
+            if diff is None:
+                old = _template_of_pod(p.templates, pod)
+                diff = diff_templates(old, target_template) if old is not None else \
+                    InPlaceDiff(None, f"revision {label or '(none)'} is gone")
+                diffs_by_revision[label] = diff
             if diff.change is not None:
                 move = update_transition(pod, spec.lifecycle, now)
                 if move.action == Action.PATCH_STATUS and move.body is not None:

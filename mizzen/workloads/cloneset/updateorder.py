@@ -19,7 +19,11 @@ later pass decides over the earlier ones:
 
 1. Kubernetes' ``ActivePods`` order (:func:`~.ranking.activity_compare`):
    unassigned, then pending, not ready, recently ready, restarting, newer
-   pods first — the least settled pods are the cheapest to update;
+   pods first — the least settled pods are the cheapest to update.  Sorted
+   by :func:`~.ranking.activity_key`, the same order as a sort key memoised
+   per pod version (:mod:`.facts`), not by the comparator: a comparison per
+   pair re-read conditions and parsed timestamps, which made a pass over
+   thousands of pods cost seconds;
 2. priority (:mod:`.priority`), highest first; equal priority keeps pass 1;
 3. scatter (:mod:`.scatter`), which respreads the list over the whole
    CloneSet's label mix (and may move pods against their priority, as upstream);
@@ -42,71 +46,75 @@ unavailable pods reach it (an unavailable pod is taken without counting).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from functools import cmp_to_key
 from typing import Any
 
 from mizzen.api.cloneset.types import CloneSetSpec
-from mizzen.api.kruise import INPLACE_UPDATE_GRACE, LifecycleState
-from mizzen.workloads.cloneset.diffs import Diffs, lifecycle_state, revision_matches
+from mizzen.api.kruise import LifecycleState
+from mizzen.workloads.cloneset.diffs import Diffs
+from mizzen.workloads.cloneset.facts import FactsMemo, memo_or_new
 from mizzen.workloads.cloneset.priority import sort_by_priority
-from mizzen.workloads.cloneset.ranking import activity_compare
+from mizzen.workloads.cloneset.revision import label_matches
 from mizzen.workloads.cloneset.scatter import scatter_order
-from mizzen.workloads.lifecycle.availability import is_pod_available
 
 __all__ = ["choose_updates", "limit_updates", "update_candidates", "update_order"]
 
 Obj = dict[str, Any]
 
 
-def _in_grace(pod: Mapping[str, Any]) -> bool:
-    annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    return bool(annotations.get(INPLACE_UPDATE_GRACE))
-
-
 def update_candidates(pods: Sequence[Obj], update_revision: str, *,
-                      rollback: bool = False) -> list[Obj]:
+                      rollback: bool = False, facts: FactsMemo | None = None) -> list[Obj]:
     """Pods that may update now, in their given order: those not on ``update_revision``
     (with ``rollback``: those on it, to move back to the current revision)."""
-    return [pod for pod in pods
-            if revision_matches(pod, update_revision) == rollback
-            and lifecycle_state(pod) != LifecycleState.PREPARING_DELETE
-            and not _in_grace(pod)]
+    memo = memo_or_new(facts)
+    out = []
+    for pod in pods:
+        f = memo.of(pod)
+        if label_matches(f.revision, update_revision) == rollback \
+                and f.lifecycle != LifecycleState.PREPARING_DELETE and not f.in_grace:
+            out.append(pod)
+    return out
 
 
 def update_order(pods: Sequence[Obj], spec: CloneSetSpec, update_revision: str,
-                 now: datetime, *, rollback: bool = False) -> list[Obj]:
+                 now: datetime, *, rollback: bool = False,
+                 facts: FactsMemo | None = None) -> list[Obj]:
     """The pods waiting to update, first to update first (module docstring: the order).
 
     ``pods``: all the CloneSet's active pods (updated ones too: scatter weighs the
     whole set).  ``rollback``: order the update-revision pods instead, for a partition
     rollback (``Diffs.update_num < 0``).  ``now`` and ``spec.min_ready_seconds``
-    decide availability.  Pure.
+    decide availability.  ``facts``: the memo to read pods through.  Pure.
     """
-    order = sorted(update_candidates(pods, update_revision, rollback=rollback),
-                   key=cmp_to_key(activity_compare))
+    memo = memo_or_new(facts)
+    order = sorted(update_candidates(pods, update_revision, rollback=rollback, facts=memo),
+                   key=lambda pod: memo.of(pod).activity_key)
     order = sort_by_priority(order, spec.priority)
     order = scatter_order(order, spec.scatter, pods)
-    order.sort(key=lambda pod: is_pod_available(pod, spec.min_ready_seconds, now))
-    order.sort(key=lambda pod: lifecycle_state(pod) != LifecycleState.PREPARING_UPDATE)
+    order.sort(key=lambda pod: memo.of(pod).available(spec.min_ready_seconds, now))
+    order.sort(key=lambda pod: memo.of(pod).lifecycle != LifecycleState.PREPARING_UPDATE)
     return order
 
 
 def limit_updates(order: Sequence[Obj], pods: Sequence[Obj], diffs: Diffs,
                   target_revision: str, now: datetime, *,
-                  min_ready_seconds: int = 0) -> list[Obj]:
+                  min_ready_seconds: int = 0, facts: FactsMemo | None = None) -> list[Obj]:
     """The prefix of ``order`` this pass may update (module docstring: how many).
 
     ``pods``: all the CloneSet's active pods, whose unavailable ones count against
     ``diffs.update_max_unavailable``.
     """
-    def available(pod: Mapping[str, Any]) -> bool:
-        return is_pod_available(pod, min_ready_seconds, now)
+    memo = memo_or_new(facts)
 
-    unavailable = sum(1 for pod in pods if not available(pod))
-    target_unavailable = sum(1 for pod in pods
-                             if not available(pod) and revision_matches(pod, target_revision))
+    def available(pod: Obj) -> bool:
+        return memo.of(pod).available(min_ready_seconds, now)
+
+    unavailable = target_unavailable = 0
+    for pod in pods:
+        if not available(pod):
+            unavailable += 1
+            target_unavailable += label_matches(memo.of(pod).revision, target_revision)
     taken: list[Obj] = []
     for pod in order[:abs(diffs.update_num)]:
         # Unavailable pods on the target revision, counting those we update now.
@@ -122,15 +130,17 @@ def limit_updates(order: Sequence[Obj], pods: Sequence[Obj], diffs: Diffs,
 
 
 def choose_updates(pods: Sequence[Obj], spec: CloneSetSpec, diffs: Diffs,
-                   current_revision: str, update_revision: str, now: datetime) -> list[Obj]:
+                   current_revision: str, update_revision: str, now: datetime, *,
+                   facts: FactsMemo | None = None) -> list[Obj]:
     """The pods to update in this pass, in order: :func:`update_order` cut by
     :func:`limit_updates`, toward the update revision (the current one when
     ``diffs.update_num < 0``).  Empty when ``diffs.update_num`` is 0 (settled, paused
     or OnDelete)."""
     if diffs.update_num == 0:
         return []
+    memo = memo_or_new(facts)
     rollback = diffs.update_num < 0
     target = current_revision if rollback else update_revision
-    order = update_order(pods, spec, update_revision, now, rollback=rollback)
+    order = update_order(pods, spec, update_revision, now, rollback=rollback, facts=memo)
     return limit_updates(order, pods, diffs, target, now,
-                         min_ready_seconds=spec.min_ready_seconds)
+                         min_ready_seconds=spec.min_ready_seconds, facts=memo)

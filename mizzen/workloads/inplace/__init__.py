@@ -23,6 +23,7 @@ Following it up (``progress``, ``completion``)::
 
     step = refresh(pod, now, update_revision)   # PATCH_POD / PATCH_STATUS / WAIT / NONE
     completion(pod).done                        # lifecycle Updating -> Updated/Normal
+    parsed_completion(pod, grace, state)        # the same, annotations already read
 
 Lower-level pieces: :func:`grace_patch`, :func:`next_batch_patch`,
 :func:`finish_patch`, the annotation models :class:`InPlaceUpdateState` and
@@ -31,7 +32,12 @@ Lower-level pieces: :func:`grace_patch`, :func:`next_batch_patch`,
 """
 
 from mizzen.workloads.inplace.batches import container_priority
-from mizzen.workloads.inplace.completion import Completion, completion, same_image
+from mizzen.workloads.inplace.completion import (
+    Completion,
+    completion,
+    parsed_completion,
+    same_image,
+)
 from mizzen.workloads.inplace.conditions import condition_patch, find_condition, has_gate
 from mizzen.workloads.inplace.diff import InPlaceChange, InPlaceDiff, diff_templates
 from mizzen.workloads.inplace.progress import Refresh, RefreshKind, refresh
@@ -81,6 +87,7 @@ __all__ = [
     "has_gate",
     "is_started",
     "next_batch_patch",
+    "parsed_completion",
     "qos_class",
     "read_grace",
     "read_state",

@@ -27,12 +27,13 @@ from mizzen.cluster.kubelet.identity import normalise
 from mizzen.workloads.inplace.qos import same_quantities
 from mizzen.workloads.inplace.state import (
     InPlaceUpdateState,
+    PendingSpec,
     StateError,
     read_grace,
     read_state,
 )
 
-__all__ = ["Completion", "completion", "containers_completion", "same_image"]
+__all__ = ["Completion", "completion", "containers_completion", "parsed_completion", "same_image"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,13 @@ def completion(pod: Mapping[str, Any]) -> Completion:
         state = read_state(pod)
     except StateError as exc:
         return Completion(False, f"unreadable in-place update annotation: {exc}")
+    return parsed_completion(pod, grace, state)
+
+
+def parsed_completion(pod: Mapping[str, Any], grace: PendingSpec | None,
+                      state: InPlaceUpdateState | None) -> Completion:
+    """:func:`completion` from the pod's annotations already read (``read_grace``,
+    ``read_state``), for callers that need them for more than this."""
     if grace is not None:
         return Completion(False, f"in the grace period ({grace.grace_seconds}s) of the "
                                  f"update to {grace.revision}")

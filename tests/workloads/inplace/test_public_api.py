@@ -11,7 +11,8 @@ def test_inplace_public_api() -> None:
         "InPlaceDiff", "InPlaceUpdateState", "PendingSpec", "QosClass", "RefMetadata",
         "Refresh", "RefreshKind", "StateError", "completion", "condition_patch",
         "container_priority", "diff_templates", "find_condition", "finish_patch",
-        "grace_patch", "has_gate", "is_started", "next_batch_patch", "qos_class",
+        "grace_patch", "has_gate", "is_started", "next_batch_patch", "parsed_completion",
+        "qos_class",
         "read_grace", "read_state", "refresh", "same_image", "start_patch", "update_patch",
         "with_readiness_gate"])
     assert all(hasattr(inplace, name) for name in inplace.__all__)
