@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from tests.cli.processes import MizzenProcess
-from tests.e2e.clonesets import V1ALPHA1, CloneSets, PodView, settled
+from tests.e2e.clonesets import V1ALPHA1, CloneSets, PodView, settled, table
 from tests.e2e.test_kubectl import KUBECTL, Kubectl
 
 pytestmark = [pytest.mark.kubectl,
@@ -174,6 +174,12 @@ def test_kubectl_scale_up_and_down(ns: CloneSets) -> None:
     assert len({v.instance_id for v in grown.values()}) == 6
     row = ns.row("web")
     assert (row["DESIRED"], row["READY"], row["TOTAL"]) == ("6", "6", "6")
+    # -o wide adds upstream's priority-1 columns.
+    header, rows = table(ns.run("get", "clone", "web", "-o", "wide").out)
+    wide = dict(zip(header, rows["web"], strict=True))
+    assert header == [*COLUMNS, "CONTAINERS", "IMAGES", "SELECTOR"]
+    assert (wide["CONTAINERS"], wide["IMAGES"], wide["SELECTOR"]) == \
+        ("app", "nginx:1.25", "app=web")
 
     ns.run("scale", "clone", "web", "--replicas=2")
     ns.wait("web", all_settled(2), "2 ready")
