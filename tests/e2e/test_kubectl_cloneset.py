@@ -32,8 +32,8 @@ import pytest
 import yaml
 
 from tests.cli.processes import MizzenProcess
-from tests.e2e.clonesets import V1ALPHA1, CloneSets, PodView, settled, table
-from tests.e2e.test_kubectl import KUBECTL, Kubectl
+from tests.e2e.clonesets import V1ALPHA1, CloneSets, PodView, settled
+from tests.e2e.test_kubectl import KUBECTL, Kubectl, table
 
 pytestmark = [pytest.mark.kubectl,
               pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")]
