@@ -40,7 +40,7 @@ __all__ = ["Entry", "Event", "Store"]
 
 Key = tuple[str, str, str]  # (store key "group/plural", namespace, name)
 WINDOW_BYTES = 32 * 2**20  # the change log's default byte budget
-WARM_ENTRIES = 512  # parsed dicts kept (current values most recently written or read)
+WARM_ENTRIES = 64  # parsed dicts kept (current values most recently published or read)
 
 
 Listener = Callable[[list[Event]], None]
@@ -211,8 +211,13 @@ class Store:
         if key not in self._shadow:
             self._shadow[key] = prev
         self._inflight[key] = self._inflight.get(key, 0) + 1
+        # Listeners and watchers read both values of a write when it is published: the
+        # new dict and the replaced one stay (pinned) until then; only then does the new
+        # one join the warm set, as the newest.
         entry = Entry(obj, raw, rv, self._warm, (ns, name))
-        self._warm.add(entry)
+        entry.pin()
+        if prev is not None:
+            prev.pin()
         if typ == "DELETED":
             by_name.pop(name, None)
         else:
@@ -263,12 +268,16 @@ class Store:
                     observer(stats)
                 for listener in self._listeners:
                     listener(batch)
+                warm = self._warm
                 for ev in batch:
                     ev.published()
                     if ev.prev is not None:
                         ev.prev.retire()
                     if ev.type == "DELETED":
                         ev.entry.retire()
+                    else:
+                        ev.entry.unpin()
+                        warm.add(ev.entry)
                 self._commits_since_compaction += 1
                 if self._commits_since_compaction >= 256 or self._log.over(slack=1.1):
                     self._commits_since_compaction = 0
@@ -294,6 +303,7 @@ class Store:
             if committed is None:
                 by_name.pop(name, None)
             else:
+                committed.release()
                 by_name[name] = committed
         self._shadow.clear()
         self._inflight.clear()

@@ -107,6 +107,38 @@ async def test_failed_commit_rolls_back_every_staged_write(tmp_path: Path) -> No
     await store.close()
 
 
+async def test_both_values_of_a_write_stay_parsed_until_it_is_published(tmp_path: Path) -> None:
+    storage = GatedStorage(tmp_path / "db")
+    storage.loop = asyncio.get_running_loop()
+    storage.gate.set()
+    store = Store(storage, 1000, warm=4)
+    await store.open()
+    await store.write("ADDED", RES, "default", "a", cm("a", "1"))
+    for i in range(8):
+        await store.write("ADDED", RES, "default", f"n{i}", cm(f"n{i}"))
+    current = store.latest(RES, "default", "a")
+    assert current is not None
+    updated = dict(current.obj, data={"k": "2"}, metadata=dict(current.obj["metadata"]))
+    seen: list[tuple[bool, bool]] = []
+    store.add_listener(lambda batch: seen.extend(
+        (ev.prev is not None and ev.prev.warm, ev.entry.warm) for ev in batch if ev.name == "a"))
+    storage.gate.clear()
+    task = asyncio.create_task(store.write("MODIFIED", RES, "default", "a", updated))
+    await asyncio.sleep(0)
+    for e in store.list_entries(RES, "default"):  # reads parse and warm 8 other entries
+        assert e.obj["metadata"]["name"]
+    storage.gate.set()
+    await task
+    assert seen == [(True, True)]  # listeners found both dicts without parsing again
+    assert not current.warm  # the replaced value is retired once published ...
+    latest = store.latest(RES, "default", "a")
+    assert latest is not None and latest.warm  # ... the new one is the newest warm entry
+    for e in store.list_entries(RES, "default")[1:5]:  # n0..n3
+        assert e.obj["metadata"]["name"]
+    assert not latest.warm  # and cools like any other once newer ones come
+    await store.close()
+
+
 async def test_list_at_rebuilds_a_past_revision(tmp_path: Path) -> None:
     store = await open_store(Storage(tmp_path / "db", "NORMAL"))
     a = await store.write("ADDED", RES, "default", "a", cm("a", "1"))
