@@ -193,7 +193,13 @@ class CloneSetPlan:
 
 
 def split_patches(patches: Sequence[PodPatch]) -> tuple[PodPatch, ...]:
-    """The patches one pass writes: the ``status`` ones if there are any (they come first:
-    a readiness hold must be in place before the label that needs it), else the rest."""
-    status = tuple(p for p in patches if p.subresource == "status")
-    return status or tuple(patches)
+    """The patches one pass writes: for each pod its ``status`` patches if it has any, else
+    its other patches (PVC patches always).  Per pod, status comes first — a readiness hold
+    must be in place before the label that needs it, and the update patch of a pod follows
+    its ``InPlaceUpdateReady=False`` — but one pod's label patch need not wait for another
+    pod's status patch: in a rollout of thousands of pods some pod always has a status
+    patch due, and holding every label patch back for that cost a pass each."""
+    held = {p.name for p in patches if p.subresource == "status" and not p.pvc}
+    status = tuple(p for p in patches if p.subresource == "status" and not p.pvc)
+    return status + tuple(p for p in patches
+                          if p.subresource != "status" and (p.pvc or p.name not in held))

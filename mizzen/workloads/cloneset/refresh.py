@@ -21,8 +21,9 @@ Per active pod, in this order, each a pure decision of the shared libraries:
    the update revision), Updated -> Normal (hook back in place) — skipped for
    a pod that already gets a pod patch from step 1 this pass.
 
-All ``pods/status`` patches of a pass go out together (one merged patch per
-pod); only when there are none do the pod patches go out.
+All patches of a pass go out together, one merged ``pods/status`` patch per
+pod; a pod with a status patch due gets its pod patch (a label) in a later
+pass (:func:`~mizzen.workloads.cloneset.decision.split_patches`).
 
 **Only pods that can need a write are looked at.**  A pod whose memoised
 facts (:meth:`~mizzen.workloads.cloneset.facts.PodFacts.refresh_quiet`) say

@@ -201,9 +201,8 @@ def update(p: Pass) -> Updated:
                                           f"PreparingUpdate by the inPlaceUpdate hook")
     if not patches:
         return Updated(None, blocked)
-    chosen_patches = split_patches(patches)
-    if chosen_patches[0].subresource == "status":
-        events = []  # the update patches (and their events) come next pass
-    step = "update-start" if chosen_patches[0].subresource == "status" else "update"
+    chosen_patches = split_patches(patches)  # one patch per pod here: all of them
+    step = "update" if any(q.subresource != "status" for q in chosen_patches) \
+        else "update-start"
     return Updated(CloneSetPlan(Write.PATCH, step, patches=chosen_patches, events=tuple(events),
                                 blocked=blocked), blocked)
