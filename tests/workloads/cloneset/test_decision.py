@@ -1,4 +1,5 @@
-"""The planner's vocabulary: which patch encoding a pod patch goes out as."""
+"""The planner's vocabulary: which patch encoding a pod patch goes out as, and which patches
+one pass writes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mizzen.workloads.cloneset.decision import PodPatch
+from mizzen.workloads.cloneset.decision import PodPatch, split_patches
 
 Obj = dict[str, Any]
 
@@ -33,3 +34,12 @@ CASES: list[tuple[str, Obj, str, str]] = [
                          ids=[c[0] for c in CASES])
 def test_patch_type(name: str, body: Obj, subresource: str, want: str) -> None:
     assert PodPatch("web-a", body, subresource).patch_type == want
+
+
+def test_a_pass_writes_each_pods_status_patch_before_its_label_but_not_others() -> None:
+    a_status = PodPatch("web-a", {"status": {"conditions": []}}, "status")
+    a_label = PodPatch("web-a", {"metadata": {"labels": {"x": "1"}}})
+    b_label = PodPatch("web-b", {"metadata": {"labels": {"x": "1"}}})
+    pvc = PodPatch("data-web-a", {"metadata": {"ownerReferences": []}}, pvc=True)
+    assert split_patches([a_label, b_label, a_status, pvc]) == (a_status, b_label, pvc)
+    assert split_patches([a_label, b_label]) == (a_label, b_label)
