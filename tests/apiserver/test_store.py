@@ -139,6 +139,37 @@ async def test_both_values_of_a_write_stay_parsed_until_it_is_published(tmp_path
     await store.close()
 
 
+async def test_writes_queued_behind_a_failed_commit_fail_too(tmp_path: Path) -> None:
+    storage = GatedStorage(tmp_path / "db")
+    storage.loop = asyncio.get_running_loop()
+    store = await open_store(storage)
+    storage.fail = True
+    first = asyncio.create_task(store.write("ADDED", RES, "default", "a", cm("a")))
+    await asyncio.sleep(0.05)  # the commit thread holds [a], waiting at the gate
+    behind = [asyncio.create_task(store.write("ADDED", RES, "default", f"b{i}", cm(f"b{i}")))
+              for i in range(3)]
+    await asyncio.sleep(0)
+    storage.gate.set()  # [a] fails: the b's were staged on top of it and must not commit
+    results = await asyncio.gather(first, *behind, return_exceptions=True)
+    assert all(isinstance(r, errors.ApiError) and r.code == 500 for r in results)
+    assert storage.batches == [] and store.pending_count == 0
+    assert store.latest(RES, "default", "b0") is None
+    storage.fail = False
+    ev = await store.write("ADDED", RES, "default", "c", cm("c"))  # the thread goes on
+    assert storage.batches == [1] and store.get(RES, "default", "c") == ev.entry
+    await store.close()
+
+
+async def test_close_commits_what_is_queued(tmp_path: Path) -> None:
+    store = await open_store(Storage(tmp_path / "db", "NORMAL"))
+    futures = [store.stage("ADDED", RES, "default", f"n{i}", cm(f"n{i}"))[1] for i in range(50)]
+    await store.close()
+    assert all(f.done() and f.exception() is None for f in futures)
+    again = await open_store(Storage(tmp_path / "db", "NORMAL"))
+    assert len(again.list_entries(RES, "default")) == 50
+    await again.close()
+
+
 async def test_list_at_rebuilds_a_past_revision(tmp_path: Path) -> None:
     store = await open_store(Storage(tmp_path / "db", "NORMAL"))
     a = await store.write("ADDED", RES, "default", "a", cm("a", "1"))
