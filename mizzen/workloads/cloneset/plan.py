@@ -30,6 +30,7 @@ cache that has seen the write, so it never counts pods about to change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -45,6 +46,7 @@ from mizzen.workloads.cloneset.decision import (
     PodPatch,
     Write,
 )
+from mizzen.workloads.cloneset.facts import PodFacts
 from mizzen.workloads.cloneset.instances import pvc_cleanup
 from mizzen.workloads.cloneset.refresh import refresh_pods
 from mizzen.workloads.cloneset.revision import history_to_delete, plan_revisions, template_of
@@ -77,12 +79,12 @@ def _hand_over(pvc: str, pod: Obj, cloneset_uid: str) -> PodPatch:
     return PodPatch(pvc, body, pvc=True)
 
 
-def _prelude(o: Observed) -> CloneSetPlan | None:
+def _prelude(o: Observed, facts: Sequence[PodFacts]) -> CloneSetPlan | None:
     """Steps 2 and 3 (release, pvcs)."""
     if is_terminating(o.cloneset):
         return None
-    selector, memo = o.spec.selector, o.facts
-    release = tuple(f.name for p in o.pods if not (f := memo.of(p)).terminating
+    selector = o.spec.selector
+    release = tuple(f.name for f in facts if not f.terminating
                     and not selector_matches(selector, f.labels))
     if release:
         return CloneSetPlan(Write.RELEASE, "release", release=release)
@@ -100,8 +102,8 @@ def _delete_hold(p: Pass) -> Blocked | None:
     lifecycle = p.spec.lifecycle
     if lifecycle is None or lifecycle.pre_delete is None:
         return None
-    held = sorted(_name(pod) for pod in p.active
-                  if p.facts.of(pod).lifecycle == LifecycleState.PREPARING_DELETE
+    held = sorted(f.name for pod, f in zip(p.active, p.facts.all(p.active), strict=True)
+                  if f.lifecycle == LifecycleState.PREPARING_DELETE
                   and is_hooked(pod, lifecycle.pre_delete))
     if not held:
         return None
@@ -144,7 +146,8 @@ def plan(o: Observed) -> CloneSetPlan:
     """Decide this pass (see the module docstring for the steps)."""
     if not o.satisfied:
         return CloneSetPlan(Write.NONE, "wait")
-    first = _prelude(o)
+    facts = o.facts.all(o.pods)
+    first = _prelude(o, facts)
     if first is not None:
         return first
     status = o.cloneset.get("status") or {}
@@ -161,8 +164,7 @@ def plan(o: Observed) -> CloneSetPlan:
         return replace(decided, update_revision=update_name, current_revision=current_name,
                        collision_count=revisions.collision_count, **changes)
 
-    memo = o.facts
-    active = tuple(pod for pod in o.pods if memo.of(pod).active)
+    active = tuple(pod for pod, f in zip(o.pods, facts, strict=True) if f.active)
     p = Pass(o, active, update_name, current_name,
              {_name(r): template_of(r) for r in o.revisions})
     blocked: Blocked | None = None

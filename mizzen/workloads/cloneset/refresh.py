@@ -117,8 +117,8 @@ def refresh_pods(p: Pass) -> Refreshed:
     patches: list[PodPatch] = []
     waits: list[float] = []
     memo = p.facts
-    for pod in p.active:
-        if memo.of(pod).refresh_quiet(p.update_revision):
+    for pod, f in zip(p.active, memo.all(p.active), strict=True):
+        if f.refresh_quiet(p.update_revision):
             continue
         more, wait = refresh_pod(p, pod)
         patches += more

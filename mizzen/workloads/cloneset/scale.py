@@ -42,7 +42,6 @@ from mizzen.workloads.cloneset.diffs import (
     Diffs,
     calculate_diffs,
     is_specified_delete,
-    scaling_is_updated,
 )
 from mizzen.workloads.cloneset.instances import instance_id, pvcs_of
 from mizzen.workloads.cloneset.ranking import choose_scale_down
@@ -82,8 +81,7 @@ def _marks_not_ready(lifecycle: Lifecycle | None) -> bool:
 def scale_diffs(p: Pass) -> Diffs:
     """The diffs the scale step works from (PreparingUpdate pods count as updated)."""
     return calculate_diffs(p.spec, p.active, p.current_revision, p.update_revision, p.now,
-                           is_updated=scaling_is_updated(p.update_revision, p.facts),
-                           facts=p.facts)
+                           facts=p.facts, preparing_update_is_new=True)
 
 
 def _remove(p: Pass, pods: Sequence[Obj], step: str) -> CloneSetPlan | None:
@@ -131,8 +129,7 @@ def scale(p: Pass) -> CloneSetPlan | None:
     spec, now, memo = p.spec, p.now, p.facts
     specified: list[Obj] = []
     pre_delete: list[Obj] = []
-    for pod in p.active:
-        f = memo.of(pod)
+    for pod, f in zip(p.active, memo.all(p.active), strict=True):
         if f.specified_delete or f.name in spec.pods_to_delete:
             specified.append(pod)
         if f.lifecycle == LifecycleState.PREPARING_DELETE:

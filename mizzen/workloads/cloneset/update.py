@@ -103,8 +103,9 @@ def _put_back(p: Pass, chosen: list[Obj], blocked: Blocked | None = None) -> Upd
     """Finish the start of updates the step does not take now (see the docstring)."""
     taken = {str(pod["metadata"]["name"]) for pod in chosen}
     memo = p.facts
-    patches = tuple(PodPatch(f.name, body, "status") for pod in p.active
-                    if (f := memo.of(pod)).started and f.name not in taken
+    patches = tuple(PodPatch(f.name, body, "status")
+                    for pod, f in zip(p.active, memo.all(p.active), strict=True)
+                    if f.started and f.name not in taken
                     and not (f.revision and label_matches(f.revision, p.update_revision))
                     and (body := finish_patch(pod, p.now)) is not None)
     if not patches:
