@@ -23,6 +23,7 @@ One concept per module, pure ones first::
     plan         Observed -> CloneSetPlan (pure; the steps in upstream's order)
     handlers     owned objects' events -> CloneSet keys; shared informers; expectations
     pacing       how often a big CloneSet is planned
+    creation     the executor of a create: instances, PVCs first, slow start
     controller   CloneSetController (one kind of write per pass) and
                  add_cloneset_controller(manager, options)
 

@@ -11,9 +11,11 @@ Building and running it::
 what it owns from the shared caches, parses its spec (either served version:
 objects are read as the v1beta1 storage version), asks the planner for the
 pass's one :class:`~mizzen.workloads.cloneset.decision.Write` and makes it —
-one small method per kind, no decisions of its own beyond "which instance
-ids" (a random choice the planner leaves to the executor's generator, which
-tests seed).
+one small method per kind (creating, which has more to it, in
+:mod:`~mizzen.workloads.cloneset.creation`), no decisions of its own beyond
+"which instance ids" (a random choice the planner leaves to the executor's
+generator, which tests seed).  Patches go out status first, then the rest
+(``decision.in_write_order``).
 
 **Cost.**  The controller owns the planner's per-pod facts memo
 (:mod:`~mizzen.workloads.cloneset.facts`: derived once per pod version,
@@ -61,12 +63,13 @@ from mizzen.cluster.podutil import (
     selector_matches,
 )
 from mizzen.runtime.clock import Clock
-from mizzen.runtime.events import NORMAL, WARNING, EventRecorder
+from mizzen.runtime.events import WARNING, EventRecorder
 from mizzen.runtime.expectations import Expectations
 from mizzen.runtime.handlers import enqueue_mapped, resource_version_changed
 from mizzen.runtime.informer import FuncHandler
 from mizzen.runtime.manager import Manager
 from mizzen.runtime.reconcile import Request, Result, TerminalError
+from mizzen.workloads.cloneset.creation import Creator
 from mizzen.workloads.cloneset.decision import CloneSetPlan, Event, Observed, PodPatch, Write
 from mizzen.workloads.cloneset.facts import DEFAULT_CAPACITY, FactsMemo
 from mizzen.workloads.cloneset.handlers import (
@@ -76,10 +79,8 @@ from mizzen.workloads.cloneset.handlers import (
     informers,
     to_cloneset,
 )
-from mizzen.workloads.cloneset.instances import new_instances
 from mizzen.workloads.cloneset.pacing import Pacer, PacingOptions
-from mizzen.workloads.cloneset.plan import BURST, plan, slow_start_batches
-from mizzen.workloads.cloneset.revision import template_of
+from mizzen.workloads.cloneset.plan import plan
 
 __all__ = ["COMPONENT", "CloneSetController", "CloneSetOptions", "add_cloneset_controller"]
 
@@ -129,6 +130,7 @@ class CloneSetController:
         self.passes: dict[str, int] = {}
         self.facts = FactsMemo(self.options.facts_capacity)
         self._pacer = Pacer(self.options.pacing)
+        self._creator = Creator(client, sources, self.written, self._rng, clock.now, self._event)
         sources.pods.add_handler(FuncHandler(delete=self._pod_deleted))
         sources.clonesets.add_handler(FuncHandler(delete=self._cs_deleted))
 
@@ -212,7 +214,7 @@ class CloneSetController:
         elif write == Write.REVISION:
             await self._revision(request, decision)
         elif write == Write.CREATE:
-            await self._create(request, cs, decision)
+            await self._creator.create(request, cs, decision)
         elif write == Write.STATUS and decision.status is not None:
             await self._write_status(request, cs, decision.status)
         elif write == Write.SPEC and decision.pods_to_delete is not None:
@@ -249,26 +251,43 @@ class CloneSetController:
                                 self.sources.pods.cache.get(name, request.namespace), written)
 
     async def _patch(self, request: Request, patches: tuple[PodPatch, ...]) -> None:
+        """Status patches first, then the others (``decision.in_write_order``); a chained
+        patch only after its pod's status patch succeeded, on the version it returned."""
+        versions: dict[str, str] = {}  # pod -> resourceVersion its status write returned
+
         async def one(p: PodPatch) -> None:
             res, exp, cache = (PVCS, self.written.pvcs, self.sources.pvcs.cache) if p.pvc \
                 else (PODS, self.written.pods, self.sources.pods.cache)
+            body = p.body
+            if p.chained:
+                body = {**body, "metadata": {**body.get("metadata", {}),
+                                             "resourceVersion": versions[p.name]}}
             try:
-                written = await self.client.patch(res, p.name, p.body, request.namespace,
+                written = await self.client.patch(res, p.name, body, request.namespace,
                                                   patch_type=p.patch_type,
                                                   subresource=p.subresource)
             except ApiError as exc:
                 if exc.not_found:
                     return
                 raise
+            if p.subresource == "status":
+                versions[p.name] = str(written["metadata"].get("resourceVersion", ""))
             self._expect_update(exp, request, cache.get(p.name, request.namespace), written)
 
-        await self._gather([one(p) for p in patches])
-
-    async def _gather(self, calls: list[Any]) -> None:
-        results = await asyncio.gather(*calls, return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
+        status = [p for p in patches if p.subresource == "status" and not p.pvc]
+        rest = [p for p in patches if p.subresource != "status" or p.pvc]
+        errors = await self._gather([one(p) for p in status], raise_first=False)
+        errors += await self._gather([one(p) for p in rest
+                                      if not p.chained or p.name in versions], raise_first=False)
         if errors:
             raise errors[0]
+
+    async def _gather(self, calls: list[Any], raise_first: bool = True) -> list[BaseException]:
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors and raise_first:
+            raise errors[0]
+        return errors
 
     async def _each(self, request: Request, exp: Expectations, res: Resource,
                     names: tuple[str, ...]) -> None:
@@ -311,59 +330,6 @@ class CloneSetController:
             raise
         if self.sources.revisions.cache.get(_name(created), request.namespace) is None:
             self.written.revisions.expect_create(request, _name(created))
-
-    async def _create(self, request: Request, cs: Obj, decision: CloneSetPlan) -> None:
-        ns, uid = request.namespace, str(cs["metadata"]["uid"])
-        templates: dict[str, Obj] = {}
-        for revision_name, _ in decision.create:
-            revision = self.sources.revisions.cache.get(revision_name, ns)
-            if revision is None:
-                return  # deleted meanwhile: its event brings us back
-            templates[revision_name] = template_of(revision)
-        bodies = new_instances(cs, parse_spec(cs), decision.create, templates,
-                               self.sources.pods.cache.by_index(BY_CONTROLLER, uid),
-                               self.sources.pvcs.cache.by_index(BY_CONTROLLER, uid), self._rng,
-                               self._clock.now(), CLONESETS.api_version, CLONESETS.kind)
-        # A reused id whose old pod is still terminating: created once that pod is gone.
-        bodies = [(pod, claims) for pod, claims in bodies
-                  if self.sources.pods.cache.get(_name(pod), ns) is None]
-        for pod, claims in bodies:
-            self.written.pods.expect_create(request, _name(pod))
-            if claims:
-                self.written.pvcs.expect_create(request, *(_name(c) for c in claims))
-        queue = list(bodies)
-        for size in slow_start_batches(min(len(queue), BURST)):
-            batch, queue = queue[:size], queue[size:]
-            results = await asyncio.gather(*(self._create_one(request, cs, pod, claims)
-                                             for pod, claims in batch),
-                                           return_exceptions=True)
-            errors = [r for r in results if isinstance(r, BaseException)]
-            if errors:
-                for pod, claims in queue:  # never sent: no event will come
-                    self.written.pods.observe_create(request, _name(pod))
-                    for claim in claims:
-                        self.written.pvcs.observe_create(request, _name(claim))
-                raise errors[0]
-
-    async def _create_one(self, request: Request, cs: Obj, pod: Obj, claims: list[Obj]) -> None:
-        ns = request.namespace
-        try:
-            for claim in claims:
-                try:
-                    await self.client.create(PVCS, claim, ns)
-                except ApiError as exc:
-                    if not exc.already_exists:
-                        raise
-                    self.written.pvcs.observe_create(request, _name(claim))
-            await self.client.create(PODS, pod, ns)
-        except BaseException as exc:
-            self.written.pods.observe_create(request, _name(pod))
-            for claim in claims:
-                self.written.pvcs.observe_create(request, _name(claim))
-            self._event(cs, Event(WARNING, "FailedCreate",
-                                  f"failed to create pod {_name(pod)}: {exc}"))
-            raise
-        self._event(cs, Event(NORMAL, "SuccessfulCreate", f"succeed to create pod {_name(pod)}"))
 
     async def _write_status(self, request: Request, cs: Obj, status: Obj) -> None:
         # A merge patch: fields the new status lacks (conditions) are removed explicitly.

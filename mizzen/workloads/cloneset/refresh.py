@@ -21,9 +21,11 @@ Per active pod, in this order, each a pure decision of the shared libraries:
    the update revision), Updated -> Normal (hook back in place) — skipped for
    a pod that already gets a pod patch from step 1 this pass.
 
-All patches of a pass go out together, one merged ``pods/status`` patch per
-pod; a pod with a status patch due gets its pod patch (a label) in a later
-pass (:func:`~mizzen.workloads.cloneset.decision.split_patches`).
+All patches of a pass go out in one pass, one merged ``pods/status`` patch per
+pod, the status patches first
+(:func:`~mizzen.workloads.cloneset.decision.in_write_order`): an update's
+``InPlaceUpdateReady=True`` and its lifecycle ``Updating -> Normal`` are one
+pass, in that order, as upstream's refresh writes them.
 
 **Only pods that can need a write are looked at.**  A pod whose memoised
 facts (:meth:`~mizzen.workloads.cloneset.facts.PodFacts.refresh_quiet`) say
@@ -40,7 +42,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mizzen.workloads.cloneset.decision import CloneSetPlan, Pass, PodPatch, Write, split_patches
+from mizzen.workloads.cloneset.decision import (
+    CloneSetPlan,
+    Pass,
+    PodPatch,
+    Write,
+    in_write_order,
+)
 from mizzen.workloads.cloneset.revision import label_matches
 from mizzen.workloads.inplace import RefreshKind, refresh
 from mizzen.workloads.lifecycle import Action, initial_patch, refresh_transition
@@ -127,6 +135,6 @@ def refresh_pods(p: Pass) -> Refreshed:
     requeue = min(waits) if waits else None
     if not patches:
         return Refreshed(None, requeue)
-    chosen = split_patches(merge_status_patches(patches))
+    chosen = in_write_order(merge_status_patches(patches))
     return Refreshed(CloneSetPlan(Write.PATCH, "refresh", patches=chosen,
                                   requeue_after=requeue), requeue)

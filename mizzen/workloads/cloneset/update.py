@@ -11,14 +11,18 @@ updated by the CloneSet's pod update policy:
   and the target's differ only in what may change in place
   (:func:`~mizzen.workloads.inplace.diff_templates`), the lifecycle decides
   first (:func:`~mizzen.workloads.lifecycle.update_transition`: the
-  inPlaceUpdate hook may hold the pod in PreparingUpdate), then two writes,
-  one per pass: ``InPlaceUpdateReady=False`` (``pods/status``, the pod leaves
-  endpoints) and the update patch (new images, revision labels, lifecycle
-  state Updating, the in-place state annotation).  The refresh step finishes
-  it.  When the change is not in place, ``InPlaceIfPossible`` recreates and
-  ``InPlaceOnly`` refuses: the pod is left alone and the status says why
-  (RolloutBlocked, reason ``InPlaceOnlyRefused``, naming the first offending
-  field);
+  inPlaceUpdate hook may hold the pod in PreparingUpdate), then two writes in
+  one pass, one after the other as upstream makes them:
+  ``InPlaceUpdateReady=False`` (``pods/status``, the pod leaves endpoints) and
+  the update patch (new images, revision labels, lifecycle state Updating, the
+  in-place state annotation).  Both are computed from the same version of the
+  pod — the "before" image IDs the state records come from it — so the first
+  carries that version's resourceVersion and the second the one the first
+  returned (``PodPatch.chained``): a pod someone else changed in between gets a
+  409 and is looked at again.  The refresh step finishes it.  When the change
+  is not in place, ``InPlaceIfPossible`` recreates and ``InPlaceOnly``
+  refuses: the pod is left alone and the status says why (RolloutBlocked,
+  reason ``InPlaceOnlyRefused``, naming the first offending field);
 * ``ReCreate`` (and the fallback above): the pod gets the
   ``apps.kruise.io/specified-delete`` label, and the scale step replaces it
   within the deletion budget.
@@ -49,7 +53,7 @@ from mizzen.workloads.cloneset.decision import (
     Pass,
     PodPatch,
     Write,
-    split_patches,
+    in_write_order,
 )
 from mizzen.workloads.cloneset.diffs import calculate_diffs
 from mizzen.workloads.cloneset.revision import label_matches, pod_revision, short_hash
@@ -172,14 +176,14 @@ def update(p: Pass) -> Updated:
                     held.append(name)
                 elif move.action == Action.PROCEED:
                     start = start_patch(pod, now)
-                    if start is not None:
-                        patches.append(PodPatch(name, start, "status"))
-                        continue
+                    if start is not None:  # both from this version of the pod: see docstring
+                        version = {"resourceVersion": pod["metadata"].get("resourceVersion")}
+                        patches.append(PodPatch(name, {"metadata": version, **start}, "status"))
                     body = update_patch(pod, diff.change, target, now,
                                         spec.grace_period_seconds,
                                         {**move.labels, POD_TEMPLATE_HASH: short_hash(target)},
                                         move.annotations)
-                    patches.append(PodPatch(name, body))
+                    patches.append(PodPatch(name, body, chained=start is not None))
                     events.append(Event(NORMAL, "SuccessfulUpdatePodInPlace",
                                         f"successfully update pod {name} in-place "
                                         f"(revision {target})"))
@@ -202,8 +206,8 @@ def update(p: Pass) -> Updated:
                                           f"PreparingUpdate by the inPlaceUpdate hook")
     if not patches:
         return Updated(None, blocked)
-    chosen_patches = split_patches(patches)  # one patch per pod here: all of them
+    chosen_patches = in_write_order(patches)
     step = "update" if any(q.subresource != "status" for q in chosen_patches) \
-        else "update-start"
+        else "update-hold"
     return Updated(CloneSetPlan(Write.PATCH, step, patches=chosen_patches, events=tuple(events),
                                 blocked=blocked), blocked)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mizzen.workloads.cloneset.decision import PodPatch, split_patches
+from mizzen.workloads.cloneset.decision import PodPatch, in_write_order
 
 Obj = dict[str, Any]
 
@@ -36,10 +36,11 @@ def test_patch_type(name: str, body: Obj, subresource: str, want: str) -> None:
     assert PodPatch("web-a", body, subresource).patch_type == want
 
 
-def test_a_pass_writes_each_pods_status_patch_before_its_label_but_not_others() -> None:
+def test_a_pass_writes_status_patches_first_then_the_rest() -> None:
     a_status = PodPatch("web-a", {"status": {"conditions": []}}, "status")
     a_label = PodPatch("web-a", {"metadata": {"labels": {"x": "1"}}})
     b_label = PodPatch("web-b", {"metadata": {"labels": {"x": "1"}}})
     pvc = PodPatch("data-web-a", {"metadata": {"ownerReferences": []}}, pvc=True)
-    assert split_patches([a_label, b_label, a_status, pvc]) == (a_status, b_label, pvc)
-    assert split_patches([a_label, b_label]) == (a_label, b_label)
+    assert in_write_order([a_label, b_label, a_status, pvc]) == (a_status, a_label, b_label,
+                                                                  pvc)
+    assert in_write_order([a_label, b_label]) == (a_label, b_label)
