@@ -22,7 +22,7 @@ import orjson
 import yaml
 from aiohttp import web
 
-from mizzen.apiserver import errors, protobuf, tables
+from mizzen.apiserver import errors, protobuf, tablerows, tables
 from mizzen.apiserver.apply import check_patch_options
 from mizzen.apiserver.context import Context
 from mizzen.apiserver.crds import CustomResources
@@ -191,7 +191,7 @@ class ResourceHandler:
     def _render_one(self, request: web.Request, ctx: Context, entry: Entry) -> web.Response:
         if ctx.subresource == "scale":
             return json_response(scale_of(ctx.info, entry.obj))
-        mode = tables.parse_accept(request.headers.get("Accept", ""))
+        mode = tablerows.parse_accept(request.headers.get("Accept", ""))
         if mode == "table":
             return json_response(self._table(request, ctx.info, [entry], str(entry.rv)))
         return json_response(self._raw(ctx.info, entry))
@@ -199,10 +199,21 @@ class ResourceHandler:
     def _table(self, request: web.Request, info: ResourceInfo, entries: list[Entry], rv: str,
                continue_token: str = "", remaining: int | None = None) -> dict[str, Any]:
         include = request.query.get("includeObject", "Metadata")
-        return tables.to_table(info, [self._obj(info, e.obj) for e in entries],
-                               resource_version=rv, continue_token=continue_token,
-                               remaining=remaining, include_object=include,
-                               now=self.registry.clock(), printer=self._printer(info))
+        return tablerows.to_table(info, [self._obj(info, e.obj) for e in entries],
+                                  resource_version=rv, continue_token=continue_token,
+                                  remaining=remaining, include_object=include,
+                                  now=self.registry.clock(), printer=self._printer(info))
+
+    def _table_list(self, request: web.Request, info: ResourceInfo, entries: list[Entry],
+                    rv: str, continue_token: str, remaining: int | None) -> bytes:
+        """A LIST as a Table, from rows cached per stored version (``tablerows``)."""
+        custom = info.custom and self.custom is not None
+        return tablerows.encode_table(
+            info, entries, resource_version=rv, continue_token=continue_token,
+            remaining=remaining, include_object=request.query.get("includeObject", "Metadata"),
+            now=self.registry.clock(), printer=self._printer(info),
+            convert=(lambda obj: self._obj(info, obj)) if custom else None,
+            present=(lambda entry: self._raw(info, entry)) if custom else None)
 
     def _printer(self, info: ResourceInfo) -> tables.Printer | None:
         if info.custom and self.custom is not None:
@@ -226,9 +237,9 @@ class ResourceHandler:
 
         def render(typ: str, obj: dict[str, Any]) -> bytes:
             rv = (obj.get("metadata") or {}).get("resourceVersion", "")
-            table = tables.to_table(info, [self._obj(info, obj)], resource_version=rv,
-                                    include_object=include, now=self.registry.clock(),
-                                    printer=self._printer(info))
+            table = tablerows.to_table(info, [self._obj(info, obj)], resource_version=rv,
+                                       include_object=include, now=self.registry.clock(),
+                                       printer=self._printer(info))
             return orjson.dumps({"type": typ, "object": table}) + b"\n"
 
         return render
@@ -245,9 +256,9 @@ class ResourceHandler:
                            query.int("limit"), query.get("continue"))
         result = await list_objects(self.registry.store, info, ctx.namespace, opts, predicate)
         entries = await self._served(info, result.entries)
-        if tables.parse_accept(request.headers.get("Accept", "")) == "table":
-            return json_response(self._table(request, info, entries, str(result.rv),
-                                             result.continue_token, result.remaining))
+        if tablerows.parse_accept(request.headers.get("Accept", "")) == "table":
+            return json_response(self._table_list(request, info, entries, str(result.rv),
+                                                  result.continue_token, result.remaining))
         meta = b'{"resourceVersion":"' + str(result.rv).encode() + b'"'
         if result.continue_token:
             meta += b',"continue":"' + result.continue_token.encode() + b'"'
@@ -273,7 +284,7 @@ class ResourceHandler:
             raise errors.invalid("ListOptions", "meta.k8s.io", "", [errors.field_forbidden(
                 "resourceVersionMatch", "sendInitialEvents requires setting "
                 "resourceVersionMatch to NotOlderThan")])
-        table = tables.parse_accept(request.headers.get("Accept", "")) == "table"
+        table = tablerows.parse_accept(request.headers.get("Accept", "")) == "table"
         resp = web.StreamResponse(status=200)
         resp.content_type = JSON
         resp.enable_chunked_encoding()

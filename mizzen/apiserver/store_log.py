@@ -32,11 +32,14 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import orjson
 
 Obj = dict[str, Any]
+T = TypeVar("T")
+_NONE: Any = object()  # no memo yet (None is a value a memo may hold)
 
 
 class WarmSet:
@@ -65,7 +68,7 @@ class Entry:
     dict for good.  Equality compares the value and revision, as the dataclass it was.
     """
 
-    __slots__ = ("_key", "_obj", "_pins", "_warm", "raw", "rv")
+    __slots__ = ("_key", "_memo", "_obj", "_pins", "_warm", "raw", "rv")
 
     def __init__(self, obj: Obj | None, raw: bytes, rv: int, warm: WarmSet | None = None,
                  key: tuple[str, str] | None = None) -> None:
@@ -77,6 +80,7 @@ class Entry:
         self._warm = warm
         self._key = key
         self._pins = 0
+        self._memo: dict[Hashable, Any] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -97,6 +101,26 @@ class Entry:
                 self._obj = obj
                 self._warm.add(self)
         return obj
+
+    def parsed(self) -> Obj:
+        """The object as a dict without warming it: for a read that walks many entries once
+        (a Table of every pod), which would otherwise push every warm dict out."""
+        obj = self._obj
+        if obj is None:
+            parsed: Obj = orjson.loads(self.raw)
+            return parsed
+        return obj
+
+    def memo(self, key: Hashable, make: Callable[[Entry], T]) -> T:
+        """What ``make`` derives from this value, computed once per ``key`` and kept until
+        the value is retired (a Table row's cells: a function of the value alone)."""
+        memo = self._memo
+        if memo is None:
+            memo = self._memo = {}
+        found = memo.get(key, _NONE)
+        if found is _NONE:
+            found = memo[key] = make(self)
+        return found  # type: ignore[no-any-return]
 
     @property
     def warm(self) -> bool:
@@ -122,6 +146,7 @@ class Entry:
         it for that read only)."""
         self._warm = None
         self._pins = 0
+        self._memo = None
         self.cool()
 
     def release(self) -> None:
