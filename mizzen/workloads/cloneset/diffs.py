@@ -199,22 +199,24 @@ def _count(spec: CloneSetSpec, pods: Sequence[Obj], now: datetime,
            preparing_update_is_new: bool) -> tuple[_Counts, _Counts]:
     new, old = _Counts(), _Counts()
     named, min_ready = spec.pods_to_delete, spec.min_ready_seconds
-    rev_hash = update_revision.rpartition("-")[2]
-    for pod, f in zip(pods, memo.all(pods), strict=True):
-        if is_updated is not None:
-            updated = is_updated(pod)
-        else:
-            updated = f.revision == update_revision or f.revision_hash == rev_hash or (
-                preparing_update_is_new and f.lifecycle == LifecycleState.PREPARING_UPDATE)
+    facts = memo.all(pods)
+    if is_updated is not None:
+        sides = [is_updated(pod) for pod in pods]
+    else:
+        rev_hash, preparing = update_revision.rpartition("-")[2], LifecycleState.PREPARING_UPDATE
+        sides = [f.revision == update_revision or f.revision_hash == rev_hash
+                 or (preparing_update_is_new and f.lifecycle == preparing) for f in facts]
+    deleting = LifecycleState.PREPARING_DELETE
+    for f, updated in zip(facts, sides, strict=True):
         side = new if updated else old
         side.total += 1
-        if f.lifecycle == LifecycleState.PREPARING_DELETE:
+        if f.lifecycle == deleting:
             side.pre_deleting += 1
             continue
         side.active += 1
         if f.specified_delete or f.name in named:
             side.to_delete += 1
-        elif not f.available(min_ready, now):
+        elif not (f.available_base if min_ready == 0 else f.available(min_ready, now)):
             side.unavailable += 1
     return new, old
 

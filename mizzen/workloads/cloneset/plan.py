@@ -30,7 +30,7 @@ cache that has seen the write, so it never counts pods about to change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -79,13 +79,23 @@ def _hand_over(pvc: str, pod: Obj, cloneset_uid: str) -> PodPatch:
     return PodPatch(pvc, body, pvc=True)
 
 
+def _matcher(selector: Mapping[str, Any] | None) -> Callable[[Mapping[str, str]], bool]:
+    """``selector_matches(selector, labels)`` as a function of ``labels``, without a call
+    per label for the common selector of one ``matchLabels`` pair."""
+    if selector is not None and not selector.get("matchExpressions"):
+        wanted = tuple((selector.get("matchLabels") or {}).items())
+        if len(wanted) == 1:
+            key, value = wanted[0]
+            return lambda labels: labels.get(key) == value
+    return lambda labels: selector_matches(selector, labels)
+
+
 def _prelude(o: Observed, facts: Sequence[PodFacts]) -> CloneSetPlan | None:
     """Steps 2 and 3 (release, pvcs)."""
     if is_terminating(o.cloneset):
         return None
-    selector = o.spec.selector
-    release = tuple(f.name for f in facts if not f.terminating
-                    and not selector_matches(selector, f.labels))
+    selected = _matcher(o.spec.selector)
+    release = tuple(f.name for f in facts if not f.terminating and not selected(f.labels))
     if release:
         return CloneSetPlan(Write.RELEASE, "release", release=release)
     if not o.spec.pvc_reuse and o.pvcs:

@@ -233,7 +233,7 @@ def calculate_status(inputs: StatusInputs) -> tuple[Obj, float | None]:
     for f in memo.all(inputs.pods):
         updated = bool(f.revision) and (f.revision == update or f.revision_hash == update_hash)
         ready = f.update_ready
-        available = f.available(min_ready, now)
+        available = f.available_base if min_ready == 0 else f.available(min_ready, now)
         counts["replicas"] += 1
         counts["readyReplicas"] += ready
         counts["availableReplicas"] += available
