@@ -251,8 +251,9 @@ class CloneSetController:
                                 self.sources.pods.cache.get(name, request.namespace), written)
 
     async def _patch(self, request: Request, patches: tuple[PodPatch, ...]) -> None:
-        """Status patches first, then the others (``decision.in_write_order``); a chained
-        patch only after its pod's status patch succeeded, on the version it returned."""
+        """Each pod's patches in order (``decision.in_write_order``: its status first), pods
+        side by side — no pod waits for another's status — and a chained patch only after
+        its pod's status patch succeeded, on the version that returned."""
         versions: dict[str, str] = {}  # pod -> resourceVersion its status write returned
 
         async def one(p: PodPatch) -> None:
@@ -274,20 +275,21 @@ class CloneSetController:
                 versions[p.name] = str(written["metadata"].get("resourceVersion", ""))
             self._expect_update(exp, request, cache.get(p.name, request.namespace), written)
 
-        status = [p for p in patches if p.subresource == "status" and not p.pvc]
-        rest = [p for p in patches if p.subresource != "status" or p.pvc]
-        errors = await self._gather([one(p) for p in status], raise_first=False)
-        errors += await self._gather([one(p) for p in rest
-                                      if not p.chained or p.name in versions], raise_first=False)
-        if errors:
-            raise errors[0]
+        async def in_turn(mine: list[PodPatch]) -> None:
+            for p in mine:
+                if not p.chained or p.name in versions:
+                    await one(p)
 
-    async def _gather(self, calls: list[Any], raise_first: bool = True) -> list[BaseException]:
+        by_pod: dict[tuple[str, bool], list[PodPatch]] = {}
+        for p in patches:
+            by_pod.setdefault((p.name, p.pvc), []).append(p)
+        await self._gather([in_turn(mine) for mine in by_pod.values()])
+
+    async def _gather(self, calls: list[Any]) -> None:
         results = await asyncio.gather(*calls, return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
-        if errors and raise_first:
+        if errors:
             raise errors[0]
-        return errors
 
     async def _each(self, request: Request, exp: Expectations, res: Resource,
                     names: tuple[str, ...]) -> None:

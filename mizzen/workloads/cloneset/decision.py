@@ -197,10 +197,10 @@ class CloneSetPlan:
 
 
 def in_write_order(patches: Sequence[PodPatch]) -> tuple[PodPatch, ...]:
-    """``patches`` in the order the executor writes them: every ``status`` patch first
-    (together), then the others (together), so for each pod its status lands before its
-    labels and spec — ``InPlaceUpdateReady=False`` before the image, ``True`` before the
-    lifecycle state leaves ``Updating`` — as upstream writes them in one reconcile.  A label
+    """``patches`` in the order the executor writes each pod's: its ``status`` patch before
+    its labels and spec — ``InPlaceUpdateReady=False`` before the image, ``True`` before the
+    lifecycle state leaves ``Updating`` — as upstream writes them in one reconcile (pods go
+    side by side: no pod's writes wait for another's).  A label
     that needs a readiness hold *in the cache* (lifecycle ``markPodNotReady``) is never in
     the same pass as that hold: the lifecycle decisions return the hold alone, and the label
     once the hold is seen."""

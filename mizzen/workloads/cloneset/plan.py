@@ -23,9 +23,16 @@ the steps are tried in this order and the first with something to write wins:
     ends, a grace period ends or the progress deadline passes.
 
 Steps 5–7 are skipped while the CloneSet is being deleted (the garbage
-collector removes its pods).  Unlike upstream, the status is not written in
-the same pass as a scale or update write: the next pass writes it, from a
-cache that has seen the write, so it never counts pods about to change.
+collector removes its pods).  When the refresh step has patches and the scale
+step nothing to write, the update step's patches join them in the same pass,
+as upstream refreshes and updates pods in one reconcile: pods whose refresh
+write is pending are unavailable in the cache (``InPlaceUpdateReady`` False,
+lifecycle not Normal, or not Ready), so the update step's budget can only be
+too cautious, never overspent — and a rollout does not wait for a stream of
+kubelet statuses to dry up before it starts the next pods.  Unlike upstream,
+the status is not written in the same pass as a scale or update write: the
+next pass writes it, from a cache that has seen the write, so it never counts
+pods about to change.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from mizzen.workloads.cloneset.decision import (
     Pass,
     PodPatch,
     Write,
+    in_write_order,
 )
 from mizzen.workloads.cloneset.facts import PodFacts
 from mizzen.workloads.cloneset.instances import pvc_cleanup
@@ -59,7 +67,7 @@ from mizzen.workloads.cloneset.status import (
     condition,
     needs_update,
 )
-from mizzen.workloads.cloneset.update import LIFECYCLE_HOOK, update
+from mizzen.workloads.cloneset.update import LIFECYCLE_HOOK, Updated, update
 from mizzen.workloads.lifecycle import is_hooked
 
 __all__ = ["BURST", "plan", "slow_start_batches"]
@@ -122,6 +130,20 @@ def _delete_hold(p: Pass) -> Blocked | None:
                                    f"PreparingDelete by the preDelete hook")
 
 
+def _with_updates(refreshing: CloneSetPlan, updated: Updated) -> CloneSetPlan:
+    """The refresh patches and, in the same pass, the update step's (see the docstring),
+    unless the update step wants to patch a pod the refresh patches too."""
+    plan = updated.plan
+    if plan is None or plan.write != Write.PATCH:
+        return refreshing
+    names = {patch.name for patch in refreshing.patches}
+    if any(patch.name in names for patch in plan.patches):
+        return refreshing
+    return replace(refreshing, step=f"refresh+{plan.step}",
+                   patches=in_write_order((*refreshing.patches, *plan.patches)),
+                   events=(*refreshing.events, *plan.events))
+
+
 def _tail(o: Observed, p: Pass, collisions: int, blocked: Blocked | None,
           waits: list[float]) -> CloneSetPlan:
     """Steps 8 to 11."""
@@ -181,11 +203,12 @@ def plan(o: Observed) -> CloneSetPlan:
     waits: list[float] = []
     if not is_terminating(o.cloneset):
         refreshed = refresh_pods(p)
-        if refreshed.plan is not None:
-            return stamp(refreshed.plan)
         if refreshed.requeue_after is not None:
             waits.append(refreshed.requeue_after)
         scaled = scale(p)
+        if refreshed.plan is not None:
+            return stamp(refreshed.plan if scaled is not None
+                         else _with_updates(refreshed.plan, update(p)))
         if scaled is not None:
             return stamp(scaled)
         updated = update(p)
