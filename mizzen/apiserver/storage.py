@@ -13,12 +13,16 @@ acknowledged write survive power loss; ``NORMAL`` survives process crashes
 only and is faster.  The connection is used from a single worker thread
 owned by the caller, never from the event loop.
 
-A batch is *one* SQL statement: a multi-row ``INSERT`` into ``events``, whose
-trigger applies each row to ``objects`` and ``meta`` in order, committed on its
-own (autocommit).  The reason is the GIL, not SQLite: the module releases the
-GIL for every step of a statement and must win it back from an event loop that
-is busy serving requests, which under load costs up to a switch interval per
-step — with a statement per row, that, not the disk, was most of a commit.
+A batch is *one* SQL statement, committed on its own (autocommit): a multi-row
+``INSERT`` into the ``writes`` view, whose trigger applies each row in order —
+log it in ``events``, upsert or delete it in ``objects``, move ``meta``'s rv — and
+first drops the log rows the batch was asked to compact.  The reason is the GIL,
+not SQLite: the module releases the GIL for every step of a statement and must
+win it back from an event loop that is busy serving requests, which under load
+costs up to a switch interval per step — with a statement per row, that, not the
+disk, was most of a commit.  Compaction rides on the batches for the same reason,
+and in slices (see :mod:`~mizzen.apiserver.store_commit`): deleting a few hundred
+4 KB rows at once held up every write behind it for tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -39,7 +43,12 @@ CREATE TABLE IF NOT EXISTS events (
     rv INTEGER PRIMARY KEY, res TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL,
     type TEXT NOT NULL, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TRIGGER IF NOT EXISTS events_apply AFTER INSERT ON events BEGIN
+DROP TRIGGER IF EXISTS events_apply;
+CREATE VIEW IF NOT EXISTS writes AS
+    SELECT rv, res, ns, name, type, value, 0 AS compact_to FROM events;
+CREATE TRIGGER IF NOT EXISTS writes_apply INSTEAD OF INSERT ON writes BEGIN
+    DELETE FROM events WHERE rv <= NEW.compact_to;
+    INSERT INTO events VALUES (NEW.rv, NEW.res, NEW.ns, NEW.name, NEW.type, NEW.value);
     INSERT OR REPLACE INTO objects
         SELECT NEW.res, NEW.ns, NEW.name, NEW.rv, NEW.value WHERE NEW.type != 'DELETED';
     DELETE FROM objects
@@ -47,14 +56,14 @@ CREATE TRIGGER IF NOT EXISTS events_apply AFTER INSERT ON events BEGIN
     INSERT OR REPLACE INTO meta VALUES ('rv', CAST(NEW.rv AS TEXT));
 END;
 """
-CHUNK = 512  # rows per INSERT statement (6 parameters each, far below SQLite's limit)
+CHUNK = 512  # rows per INSERT statement (7 parameters each, far below SQLite's limit)
 
 
 @functools.lru_cache(maxsize=CHUNK)
 def _insert(n: int) -> str:
-    """``INSERT INTO events VALUES (?,?,?,?,?,?),...`` for ``n`` rows (the same text for the
-    same ``n``, so the connection's statement cache finds it prepared)."""
-    return "INSERT INTO events VALUES " + ",".join(("(?,?,?,?,?,?)",) * n)
+    """``INSERT INTO writes VALUES (?,?,?,?,?,?,?),...`` for ``n`` rows (the same text for
+    the same ``n``, so the connection's statement cache finds it prepared)."""
+    return "INSERT INTO writes VALUES " + ",".join(("(?,?,?,?,?,?,?)",) * n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +104,10 @@ class Storage:
         # 16 MiB of page cache: reads are served from memory by the store, so SQLite's
         # cache only speeds up finding the pages a commit rewrites.
         db.execute("PRAGMA cache_size=-16384")
+        # Some builds (Debian's) zero every freed page, which doubles the pages a commit
+        # writes once old values are replaced or compacted; FAST zeroes only what a commit
+        # writes anyway (etcd keeps superseded values until it is compacted, too).
+        db.execute("PRAGMA secure_delete=FAST")
         db.executescript(SCHEMA)
         self._db = db
 
@@ -123,20 +136,23 @@ class Storage:
                 "SELECT rv, res, ns, name, type, value FROM events ORDER BY rv"):
             yield Row(rv, res, ns, name, typ, value)
 
-    def commit(self, rows: Sequence[Row]) -> CommitStats:
-        """Persist a batch atomically; raises ``sqlite3.Error`` and leaves nothing on failure."""
+    def commit(self, rows: Sequence[Row], compact_to: int = 0) -> CommitStats:
+        """Persist a batch atomically, first dropping log rows at or below ``compact_to``;
+        raises ``sqlite3.Error`` and leaves nothing on failure."""
         start = time.perf_counter()
         db = self.db
-        params = [v for r in rows for v in (r.rv, r.res, r.ns, r.name, r.type, r.value)]
+        params = [v for r in rows for v in (r.rv, r.res, r.ns, r.name, r.type, r.value, 0)]
+        if params:
+            params[6] = compact_to  # the first row's trigger compacts, the others find nothing
         if len(rows) <= CHUNK:
             db.execute(_insert(len(rows)), params)  # one statement, one transaction
         else:
-            width = 6 * CHUNK
+            width = 7 * CHUNK
             db.execute("BEGIN IMMEDIATE")
             try:
                 for at in range(0, len(params), width):
                     part = params[at:at + width]
-                    db.execute(_insert(len(part) // 6), part)
+                    db.execute(_insert(len(part) // 7), part)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

@@ -77,7 +77,7 @@ class Store:
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._load)
-        self._queue.start(loop)
+        self._queue.start(loop, floor=self.compacted_rv)
 
     def _load(self) -> None:
         """Objects and the change log from SQLite, left cold (parsed when first read);

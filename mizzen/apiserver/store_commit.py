@@ -17,7 +17,12 @@ appends, and later applies the results in order.
 Results arrive in commit order, one callback per batch, on the loop.  A failed commit
 *halts* the thread: writes queued after it were staged on top of the failed ones, so the
 loop must fail them as well (:meth:`take_after_failure`) before anything else commits.
-Log compaction runs on the same thread, between batches, as the connection is not shared.
+
+Log compaction (dropping change-log rows the store no longer keeps) rides on the batches,
+in slices: each commit also deletes up to twice as many old rows as it writes, in the same
+transaction, so the log shrinks as fast as it grows under load without any commit paying
+for hundreds of rows at once; once writes have paused for a while, the thread compacts a
+slice on its own.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ __all__ = ["CommitQueue", "Done"]
 
 log = logging.getLogger(__name__)
 
+MIN_SLICE = 32  # log rows a commit may compact, at least
+IDLE_SLICE = 256  # log rows compacted at once when writes pause ...
+IDLE_DELAY = 0.1  # ... for this long (seconds): a closed loop of writers pauses between batches
 # (batch, its future, stats on success, the error on failure), called on the loop.
 Done = Callable[[list[Event], "asyncio.Future[None]", CommitStats | None, Exception | None],
                 None]
@@ -51,12 +59,15 @@ class CommitQueue:
         self._last: asyncio.Future[None] | None = None  # of the newest batch, committed or not
         self._halted = False
         self._stopping = False
-        self._compact_to = 0
+        self._compact_to = 0  # log rows at or below are to go
+        self._floor = 0  # log rows at or below are gone (the thread's own)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+    def start(self, loop: asyncio.AbstractEventLoop, floor: int = 0) -> None:
+        """Start the thread; the database holds no log rows at or below ``floor``."""
         self._loop = loop
+        self._floor = self._compact_to = floor
         self._thread = threading.Thread(target=self._run, name="sqlite-commit", daemon=True)
         self._thread.start()
 
@@ -113,31 +124,42 @@ class CommitQueue:
         storage, cond = self._storage, self._cond
         while True:
             with cond:
-                while not (self._pending and not self._halted) and not self._compact_to \
-                        and not self._stopping:
-                    cond.wait()
+                while not (self._pending and not self._halted) and not self._stopping:
+                    if self._compact_to <= self._floor:
+                        cond.wait()
+                    elif not cond.wait(IDLE_DELAY) and not self._pending:
+                        break  # no write for a while: compact a slice on its own
                 batch: list[Event] = []
                 done = None
                 if self._pending and not self._halted:
                     batch, done = self._pending, self._future
                     self._pending, self._future = [], None
-                compact, self._compact_to = self._compact_to, 0
-                if not batch and not compact and self._stopping:
+                target = self._compact_to
+                if not batch and (target <= self._floor or self._halted) and self._stopping:
                     return
             if done is not None:
-                self._commit(storage, batch, done)
-            if compact:
+                self._commit(storage, batch, done, self._slice(target, 2 * len(batch)))
+            elif target > self._floor:
+                upto = self._slice(target, IDLE_SLICE)
                 try:
-                    storage.compact(compact)
-                except Exception:  # the rows stay; the next compaction retries them
-                    log.exception("compacting the change log up to %d failed", compact)
+                    storage.compact(upto)
+                    self._floor = upto
+                except Exception:  # the rows stay; the next slice retries them
+                    log.exception("compacting the change log up to %d failed", upto)
 
-    def _commit(self, storage: Storage, batch: list[Event], done: asyncio.Future[None]) -> None:
-        rows = [Row(e.rv, e.res, e.ns, e.name, e.type, e.entry.raw) for e in batch]
+    def _slice(self, target: int, rows: int) -> int:
+        """How far the next compaction goes: toward ``target``, ``rows`` log rows at most
+        (revisions are dense, so a range of revisions is about as many rows)."""
+        return min(target, self._floor + max(rows, MIN_SLICE)) if target > self._floor else 0
+
+    def _commit(self, storage: Storage, batch: list[Event], done: asyncio.Future[None],
+                compact_to: int) -> None:
         stats: CommitStats | None = None
         error: Exception | None = None
         try:
-            stats = storage.commit(rows)
+            rows = [Row(e.rv, e.res, e.ns, e.name, e.type, e.entry.raw) for e in batch]
+            stats = storage.commit(rows, compact_to)
+            self._floor = max(self._floor, compact_to)
         except Exception as exc:  # disk full, I/O error: the loop fails and rolls back all
             error = exc
             with self._cond:

@@ -71,3 +71,16 @@ def test_compaction_drops_old_log_rows_and_keeps_the_revision(tmp_path: Path) ->
     assert list(storage.load_events()) == [] and storage.current_rv() == 5
     assert objects(storage) == {"a": (5, b"{}")}
     storage.close()
+
+
+def test_a_batch_compacts_the_log_in_its_own_transaction(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "db", "NORMAL")
+    storage.open()
+    storage.commit([row(rv, f"o{rv}") for rv in range(1, 11)])
+    with pytest.raises(sqlite3.IntegrityError):  # fails: the compaction is undone with it
+        storage.commit([row(11, "p"), row(11, "dup")], compact_to=8)
+    assert [r.rv for r in storage.load_events()] == list(range(1, 11))
+    storage.commit([row(11, "p"), row(12, "q")], compact_to=5)
+    assert [r.rv for r in storage.load_events()] == list(range(6, 13))
+    assert len(objects(storage)) == 12  # the objects themselves stay
+    storage.close()

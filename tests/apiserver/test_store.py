@@ -13,6 +13,8 @@ import pytest
 from mizzen.apiserver import errors
 from mizzen.apiserver.storage import CommitStats, Row, Storage
 from mizzen.apiserver.store import Event, Store
+from mizzen.apiserver.store_commit import IDLE_SLICE, MIN_SLICE
+from tests.conftest import eventually
 
 RES = "/configmaps"
 
@@ -32,13 +34,13 @@ class GatedStorage(Storage):
         self.fail = False
         self.batches: list[int] = []
 
-    def commit(self, rows: Sequence[Row]) -> CommitStats:
+    def commit(self, rows: Sequence[Row], compact_to: int = 0) -> CommitStats:
         assert self.loop is not None
         asyncio.run_coroutine_threadsafe(self.gate.wait(), self.loop).result(10)
         if self.fail:
             raise sqlite3.OperationalError("disk I/O error")
         self.batches.append(len(rows))
-        return super().commit(rows)
+        return super().commit(rows, compact_to)
 
 
 async def open_store(storage: Storage, window: int = 1000) -> Store:
@@ -197,6 +199,47 @@ async def test_compaction_expires_old_revisions(tmp_path: Path) -> None:
         store.events_since(first.rv)
     assert exc.value.code == 410
     assert len(store.events_since(store.committed_rv - 5)) == 5
+    await store.close()
+
+
+class CompactionLog(Storage):
+    """Storage that records how many log rows each statement dropped."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, "NORMAL")
+        self.dropped: list[tuple[int, int]] = []  # (rows written, rows dropped)
+
+    def _log_rows(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def commit(self, rows: Sequence[Row], compact_to: int = 0) -> CommitStats:
+        before = self._log_rows()
+        stats = super().commit(rows, compact_to)
+        self.dropped.append((len(rows), before + len(rows) - self._log_rows()))
+        return stats
+
+    def compact(self, keep_after_rv: int) -> int:
+        n = super().compact(keep_after_rv)
+        self.dropped.append((0, n))
+        return n
+
+
+async def test_the_log_is_compacted_in_slices_that_ride_on_commits(tmp_path: Path) -> None:
+    storage = CompactionLog(tmp_path / "db")
+    store = await open_store(storage, window=10)
+    for i in range(300):
+        await store.write("ADDED", RES, "default", f"n{i}", cm(f"n{i}"))
+    store._compact()
+    reader = sqlite3.connect(tmp_path / "db")  # the store's connection is its thread's
+
+    async def compacted() -> bool:
+        return int(reader.execute("SELECT COUNT(*) FROM events").fetchone()[0]) <= 10
+
+    assert await eventually(compacted)
+    reader.close()
+    assert sum(d for _, d in storage.dropped) == 290
+    for written, dropped in storage.dropped:  # never hundreds of rows in one statement
+        assert dropped <= (max(2 * written, MIN_SLICE) if written else IDLE_SLICE)
     await store.close()
 
 
