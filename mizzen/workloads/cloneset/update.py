@@ -139,8 +139,9 @@ def update(p: Pass) -> Updated:
                             now, facts=memo)
     target_template = p.templates.get(target)
     if not chosen or target_template is None:
-        waiting = update_candidates(p.active, target, facts=memo)
-        if waiting and diffs.update_max_unavailable == 0:
+        waiting = update_candidates(p.active, target, facts=memo) \
+            if diffs.update_max_unavailable == 0 else []
+        if waiting:
             return _put_back(p, [], Blocked(
                 MAX_UNAVAILABLE,
                 f"{len(waiting)} pods wait for revision {target} but no pod may be "

@@ -107,6 +107,18 @@ def update_order(pods: Sequence[Obj], spec: CloneSetSpec, update_revision: str,
     return order
 
 
+def _unavailable(pods: Sequence[Obj], target_revision: str, now: datetime,
+                 min_ready_seconds: int, memo: FactsMemo) -> tuple[int, int]:
+    """``(unavailable pods, those of them on target_revision)``."""
+    target_hash = target_revision.rpartition("-")[2]
+    unavailable = target_unavailable = 0
+    for f in memo.all(pods):
+        if not f.available(min_ready_seconds, now):
+            unavailable += 1
+            target_unavailable += f.revision == target_revision or f.revision_hash == target_hash
+    return unavailable, target_unavailable
+
+
 def limit_updates(order: Sequence[Obj], pods: Sequence[Obj], diffs: Diffs,
                   target_revision: str, now: datetime, *,
                   min_ready_seconds: int = 0, facts: FactsMemo | None = None) -> list[Obj]:
@@ -116,12 +128,8 @@ def limit_updates(order: Sequence[Obj], pods: Sequence[Obj], diffs: Diffs,
     ``diffs.update_max_unavailable``.
     """
     memo = memo_or_new(facts)
-    target_hash = target_revision.rpartition("-")[2]
-    unavailable = target_unavailable = 0
-    for f in memo.all(pods):
-        if not f.available(min_ready_seconds, now):
-            unavailable += 1
-            target_unavailable += f.revision == target_revision or f.revision_hash == target_hash
+    unavailable, target_unavailable = _unavailable(pods, target_revision, now,
+                                                   min_ready_seconds, memo)
     taken: list[Obj] = []
     for pod in order[:abs(diffs.update_num)]:
         # Unavailable pods on the target revision, counting those we update now.
@@ -148,6 +156,9 @@ def choose_updates(pods: Sequence[Obj], spec: CloneSetSpec, diffs: Diffs,
     memo = memo_or_new(facts)
     rollback = diffs.update_num < 0
     target = current_revision if rollback else update_revision
+    _, target_unavailable = _unavailable(pods, target, now, spec.min_ready_seconds, memo)
+    if target_unavailable >= diffs.update_max_unavailable:
+        return []  # the budget is spent on the target's own pods: no order needed
     order = update_order(pods, spec, update_revision, now, rollback=rollback, facts=memo)
     return limit_updates(order, pods, diffs, target, now,
                          min_ready_seconds=spec.min_ready_seconds, facts=memo)
