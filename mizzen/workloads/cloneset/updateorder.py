@@ -90,17 +90,24 @@ def update_order(pods: Sequence[Obj], spec: CloneSetSpec, update_revision: str,
     """
     memo = memo_or_new(facts)
     update_hash, min_ready = update_revision.rpartition("-")[2], spec.min_ready_seconds
-    waiting = [(pod, f) for pod, f in zip(pods, memo.all(pods), strict=True)
-               if _waiting(f, update_revision, update_hash, rollback)]
+    deleting, preparing = LifecycleState.PREPARING_DELETE, LifecycleState.PREPARING_UPDATE
+    pods_w: list[Obj] = []
+    facts_w: list[PodFacts] = []
+    for pod, f in zip(pods, memo.all(pods), strict=True):  # update_candidates, inlined
+        if (f.revision == update_revision or f.revision_hash == update_hash) == rollback \
+                and f.lifecycle != deleting and not f.in_grace:
+            pods_w.append(pod)
+            facts_w.append(f)
     priority = spec.priority
     if not spec.scatter and not (priority and (priority.weight_priority
                                                or priority.order_priority)):
         # Passes 5, 4 and 1 as one sort: successive stable sorts are a sort by the tuple.
-        waiting.sort(key=lambda pf: (pf[1].lifecycle != LifecycleState.PREPARING_UPDATE,
-                                     pf[1].available(min_ready, now), pf[1].activity_key))
-        return [pod for pod, _ in waiting]
-    waiting.sort(key=lambda pf: pf[1].activity_key)
-    order = sort_by_priority([pod for pod, _ in waiting], priority)
+        keys = [(f.lifecycle != preparing,
+                 f.available_base if min_ready == 0 else f.available(min_ready, now),
+                 f.activity_key) for f in facts_w]
+        return [pods_w[i] for i in sorted(range(len(keys)), key=keys.__getitem__)]
+    by_activity = sorted(range(len(facts_w)), key=lambda i: facts_w[i].activity_key)
+    order = sort_by_priority([pods_w[i] for i in by_activity], priority)
     order = scatter_order(order, spec.scatter, pods)
     order.sort(key=lambda pod: memo.of(pod).available(min_ready, now))
     order.sort(key=lambda pod: memo.of(pod).lifecycle != LifecycleState.PREPARING_UPDATE)
