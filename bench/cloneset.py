@@ -8,8 +8,12 @@ under cProfile and prints the top functions.
 
 Method
 ------
-* **The control plane** runs in this process as ``mizzen up`` would, every writer on its
-  own client (see ``cloneset_plane.py``), so writes are split by writer exactly.  Each
+* **The control plane** runs in this process as ``mizzen up`` would — on the event loop
+  it runs (uvloop, :mod:`mizzen.cli.eventloop`; ``--loop asyncio`` for the standard one)
+  with the cyclic collector tuned as it tunes it (:func:`mizzen.cli.main.tune_gc`; ``--gc
+  default`` for CPython's thresholds; collection time is reported per phase) — every
+  writer on its own client (see ``cloneset_plane.py``), so writes are split by writer
+  exactly.  Each
   phase is measured from the benchmark's first request to the last of its milestones,
   which a watch of the namespace's pods (and of the workload) reports; after them the
   benchmark waits for the API writes to stop, so a phase is charged its trailing writes
@@ -75,9 +79,18 @@ from bench.cloneset_work import (  # noqa: E402
     recreate_floor,
     scaled,
 )
-from bench.cluster_probe import Follower, Sample, machine_info, max_rss_mib, rss_mib  # noqa: E402
+from bench.cluster_probe import (  # noqa: E402
+    Follower,
+    GcTimer,
+    Sample,
+    machine_info,
+    max_rss_mib,
+    rss_mib,
+)
 from bench.cluster_report import print_profile  # noqa: E402
 from bench.cluster_work import WarningCounter, closed_loop, git_commit, others  # noqa: E402
+from mizzen.cli import eventloop  # noqa: E402
+from mizzen.cli.main import tune_gc  # noqa: E402
 from mizzen.client.resources import DEPLOYMENTS, PODS, Resource  # noqa: E402
 from mizzen.cluster.config import LatencyProfile  # noqa: E402
 from mizzen.workloads.cloneset import CLONESETS  # noqa: E402
@@ -105,6 +118,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--profile", type=Path, help="cProfile (1)'s update into this file")
     p.add_argument("--profile-timer", choices=("cpu", "wall"), default="wall",
                    help="cProfile's clock (wall: perf_counter; cpu: the loop thread's)")
+    p.add_argument("--loop", choices=("up", "asyncio"), default="up",
+                   help="the event loop mizzen up runs (uvloop), or asyncio's own (up)")
+    p.add_argument("--gc", choices=("up", "default"), default="up",
+                   help="the cyclic collector as mizzen up tunes it, or CPython's (up)")
     p.add_argument("--docs", type=Path, default=DOCS, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     parts = tuple(x for x in PARTS if x in a.parts.split(","))
@@ -116,7 +133,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     return Settings(parts, scale, max(10, math.ceil(scale / 100)), roll,
                     max(10, math.ceil(roll / 50)), a.percent, scaled(PROFILE, factor), factor,
                     a.sync, a.concurrency, a.timeout, a.quick, a.record, a.profile,
-                    a.profile_timer, a.docs)
+                    a.profile_timer, a.docs, a.loop, a.gc)
 
 
 # -- one phase ----------------------------------------------------------------------------
@@ -138,6 +155,7 @@ async def measure(plane: Plane, s: Settings, name: str, n: int, act: Act,
     """Run ``act`` and wait for ``marks`` (under ``profiler`` if given), then for the
     writes to stop."""
     before = Sample.take(plane.server)
+    gc0 = plane.gc_timer.seconds if plane.gc_timer else 0.0
     counts0, dropped0 = plane.counts(), plane.dropped_events()
     passes0 = dict(plane.cloneset.passes) if plane.cloneset else {}
     pods.track(n)
@@ -156,6 +174,7 @@ async def measure(plane: Plane, s: Settings, name: str, n: int, act: Act,
             profiler.disable()
         ticker.cancel()
     done = Sample()
+    gc_seconds = (plane.gc_timer.seconds if plane.gc_timer else 0.0) - gc0
     worst = pods.max_unavailable
     pods.track(0)
     settled = await plane.settle(quiet=max(0.5, s.latency.stop + 0.5))
@@ -174,7 +193,8 @@ async def measure(plane: Plane, s: Settings, name: str, n: int, act: Act,
         requests=after.requests - before.requests,
         dropped_events=plane.dropped_events() - dropped0, max_unavailable=worst,
         max_rss=max_rss_mib(), settle=settled, timed_out=timed_out, floor=floor,
-        extra={"cloneset passes": passes} if passes else {})
+        extra={"gc seconds": round(gc_seconds, 1),
+               **({"cloneset passes": passes} if passes else {})})
 
 
 async def follow(plane: Plane, ns: str, image: str, present: int, workload: Resource | None,
@@ -230,9 +250,9 @@ async def workload_phases(plane: Plane, s: Settings, name: str, ns: str, res: Re
 # -- the parts ----------------------------------------------------------------------------
 
 
-async def scale_part(s: Settings, tmp: Path) -> ScaleRun:
+async def scale_part(s: Settings, tmp: Path, gc_timer: GcTimer | None) -> ScaleRun:
     n = s.scale_pods
-    plane = Plane(tmp / "scale", s.sync, s.scale_nodes, LatencyProfile())
+    plane = Plane(tmp / "scale", s.sync, s.scale_nodes, LatencyProfile(), gc_timer)
     start_rss = rss_mib()
     timer = time.thread_time if s.profile_timer == "cpu" else time.perf_counter
     profiler = cProfile.Profile(timer) if s.profile else None
@@ -253,14 +273,15 @@ async def scale_part(s: Settings, tmp: Path) -> ScaleRun:
         profiler.dump_stats(str(s.profile))
     print(f"(1) baseline: {n:,} bare pods, then each pod's image patched by the benchmark",
           flush=True)
-    base_setup, base = await bare_pods(s, tmp / "base", n)
+    base_setup, base = await bare_pods(s, tmp / "base", n, gc_timer)
     return ScaleRun(setup, update, base_setup, base, nodes_ready, start_rss, idle_rss, peak,
                     passes)
 
 
-async def bare_pods(s: Settings, data: Path, n: int) -> tuple[Measured, Measured]:
+async def bare_pods(s: Settings, data: Path, n: int,
+                    gc_timer: GcTimer | None) -> tuple[Measured, Measured]:
     """The baseline of (1): bare pods created, then patched one by one by the bench."""
-    plane = Plane(data, s.sync, s.scale_nodes, LatencyProfile())
+    plane = Plane(data, s.sync, s.scale_nodes, LatencyProfile(), gc_timer)
     try:
         await plane.start(False, s.timeout)
         ns, client = "bare", plane.client
@@ -280,9 +301,9 @@ async def bare_pods(s: Settings, data: Path, n: int) -> tuple[Measured, Measured
         await plane.stop()
 
 
-async def rollouts_part(s: Settings, tmp: Path) -> list[Measured]:
+async def rollouts_part(s: Settings, tmp: Path, gc_timer: GcTimer | None) -> list[Measured]:
     n, pc = s.rollout_pods, s.percent
-    plane = Plane(tmp / "rollouts", s.sync, s.rollout_nodes, s.latency)
+    plane = Plane(tmp / "rollouts", s.sync, s.rollout_nodes, s.latency, gc_timer)
     out = []
     try:
         ready = await plane.start(True, s.timeout)
@@ -311,15 +332,16 @@ async def rollouts_part(s: Settings, tmp: Path) -> list[Measured]:
     return out
 
 
-async def main_async(s: Settings) -> Results:
+async def main_async(s: Settings, gc_timer: GcTimer | None = None) -> Results:
     machine = machine_info()
     machine["Commit"] = git_commit()
+    machine["Loop"] = type(asyncio.get_running_loop()).__module__.partition(".")[0]
     r = Results(s, machine)
     with tempfile.TemporaryDirectory(prefix="mizzen-bench-cloneset-") as tmp:
         if "scale" in s.parts:
-            r.scale = await scale_part(s, Path(tmp))
+            r.scale = await scale_part(s, Path(tmp), gc_timer)
         if "rollouts" in s.parts:
-            r.rollouts = await rollouts_part(s, Path(tmp))
+            r.rollouts = await rollouts_part(s, Path(tmp), gc_timer)
     return r
 
 
@@ -327,7 +349,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = parse_args(argv)
     counter = WarningCounter()
     logging.basicConfig(level=logging.WARNING, handlers=[counter])
-    r = asyncio.run(main_async(s))
+    if s.gc == "up":
+        tune_gc()
+    with GcTimer() as gc_timer:
+        run = eventloop.run if s.loop == "up" else asyncio.run
+        r = run(main_async(s, gc_timer))
     r.warnings = dict(counter.counts)
     print_results(r)
     if s.profile is not None and r.scale is not None:

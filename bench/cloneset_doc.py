@@ -97,7 +97,9 @@ def entry(r: Results, when: datetime.datetime) -> str:
               f"{m['Cores']} cores{' (quick run)' if s.quick else ''}\n\n")
     out.write(f"- Machine: {m['CPU']}, {m['Cores']} cores, {m['Memory']}, {m['Python']}, "
               f"{m['Platform']}; commit {m.get('Commit', 'unknown')}\n")
-    out.write(f"- Run: `{s.command}`; SQLite `synchronous={s.sync}`\n")
+    collector = "as mizzen up tunes it" if s.gc == "up" else "at CPython's defaults"
+    out.write(f"- Run: `{s.command}`; SQLite `synchronous={s.sync}`; "
+              f"{m.get('Loop', '?')} event loop, cyclic GC {collector}\n")
     if r.scale is not None:
         sc = r.scale
         out.write(f"\n**(1) In place at scale** ({s.scale_nodes} nodes, zero latency)\n\n")

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.cluster_probe import Follower, api_writes, settle
+from bench.cluster_probe import Follower, GcTimer, api_writes, settle
 from mizzen.apiserver.server import ApiServer, ServerConfig
 from mizzen.cli.crds import install_crds
 from mizzen.cli.webhooks import WebhookOptions, start_webhooks
@@ -131,7 +131,9 @@ class RolloutFollower(Follower):
 class Plane:
     """The server, the manager with every writer on its own client, the benchmark's client."""
 
-    def __init__(self, data: Path, sync: str, nodes: int, latency: LatencyProfile) -> None:
+    def __init__(self, data: Path, sync: str, nodes: int, latency: LatencyProfile,
+                 gc_timer: GcTimer | None = None) -> None:
+        self.gc_timer = gc_timer  # the run's collection time, if timed
         self.server = ApiServer(ServerConfig(data_dir=data, port=0, synchronous=sync))
         self.config = ClusterConfig.with_nodes(nodes, latency=latency)
         self.clients: dict[str, Client] = {}

@@ -45,12 +45,16 @@ class Settings:
     profile: Path | None
     profile_timer: str
     docs: Path
+    loop: str = "up"  # "up": the event loop mizzen up runs (uvloop); "asyncio"
+    gc: str = "up"  # "up": the collector tuned as mizzen up tunes it; "default"
 
     @property
     def command(self) -> str:
         return (f"bench/cloneset.py --parts {','.join(self.parts)} --pods {self.scale_pods} "
                 f"--rollout-pods {self.rollout_pods} --sync {self.sync}"
-                + (" --quick" if self.quick else ""))
+                + (" --quick" if self.quick else "")
+                + (f" --gc {self.gc}" if self.gc != "up" else "")
+                + (f" --loop {self.loop}" if self.loop != "up" else ""))
 
 
 @dataclass
@@ -278,7 +282,8 @@ def floor_lines(rollouts: list[Measured]) -> list[str]:
 def print_results(r: Results) -> None:
     m = r.machine
     print(f"\n== {m['CPU']}, {m['Cores']} cores, {m['Python']}, commit "
-          f"{m.get('Commit', 'unknown')}, SQLite synchronous={r.s.sync}")
+          f"{m.get('Commit', 'unknown')}, SQLite synchronous={r.s.sync}, "
+          f"{m.get('Loop', '?')} loop, --gc {r.s.gc}")
     if r.scale is not None:
         sc = r.scale
         print(f"\n(1) in-place update at scale; nodes Ready in {sc.nodes_ready:.1f} s; "

@@ -16,6 +16,8 @@ Method
   to a real cluster.  So the process's peak RSS (``ru_maxrss``; tracemalloc is off) and CPU
   (``ru_utime + ru_stime``, every thread) are the control plane's — plus the benchmark's
   own client, which only creates and deletes the ReplicaSets and holds two watches.
+* **The event loop ``mizzen up`` runs on** (:func:`mizzen.cli.eventloop.run`: uvloop);
+  ``--loop asyncio`` runs the standard loop instead.
 * **The garbage collector as ``mizzen up`` sets it** (``--gc up``, the default): the CLI's
   thresholds (:func:`mizzen.cli.main.tune_gc`) and the heap frozen once the server has
   started, as ``run_up`` does.  ``--gc default`` keeps CPython's thresholds instead, to show
@@ -100,6 +102,7 @@ from bench.cluster_work import (  # noqa: E402
     replicaset,
 )
 from mizzen.apiserver.server import ApiServer, ServerConfig  # noqa: E402
+from mizzen.cli import eventloop  # noqa: E402
 from mizzen.cli.main import tune_gc  # noqa: E402
 from mizzen.client.client import Client  # noqa: E402
 from mizzen.client.config import ClientConfig  # noqa: E402
@@ -128,6 +131,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--concurrency", type=int, default=32,
                    help="the benchmark client's requests in flight (32)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per phase (600)")
+    p.add_argument("--loop", choices=("up", "asyncio"), default="up",
+                   help="the event loop mizzen up runs (uvloop), or asyncio's own (up)")
     p.add_argument("--gc", choices=("up", "default"), default="up",
                    help="the cyclic collector as mizzen up tunes it, or CPython's defaults (up)")
     p.add_argument("--record", action="store_true", help="append the results to docs/")
@@ -144,7 +149,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     if a.nodes * 110 < pods:
         p.error(f"{pods} pods need at least {-(-pods // 110)} nodes of 110 pods")
     return Settings(pods, a.shape, a.nodes, a.sync, a.concurrency, a.timeout, a.quick,
-                    a.record, a.profile, a.profile_timer, a.docs, a.gc)
+                    a.record, a.profile, a.profile_timer, a.docs, a.gc, a.loop)
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -297,6 +302,7 @@ class Run:
 async def main_async(s: Settings, gc_timer: GcTimer) -> Results:
     machine = machine_info()
     machine["Commit"] = git_commit()
+    machine["Loop"] = type(asyncio.get_running_loop()).__module__.partition(".")[0]
     with tempfile.TemporaryDirectory(prefix="mizzen-bench-cluster-") as tmp:
         run = Run(s, Path(tmp) / "main", gc_timer)
         start_rss = rss_mib()
@@ -346,7 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if s.gc == "up":
         tune_gc()
     with GcTimer() as gc_timer:
-        r = asyncio.run(main_async(s, gc_timer))
+        run = eventloop.run if s.loop == "up" else asyncio.run
+        r = run(main_async(s, gc_timer))
     r.warnings = dict(counter.counts)
     print_results(r)
     if s.profile is not None:

@@ -48,6 +48,7 @@ class Settings:
     profile_timer: str
     docs: Path
     gc: str = "up"
+    loop: str = "up"
 
     @property
     def shape_text(self) -> str:
@@ -57,7 +58,8 @@ class Settings:
     @property
     def command(self) -> str:
         return (f"bench/cluster.py --pods {self.pods} --shape {self.shape} --nodes {self.nodes}"
-                f" --sync {self.sync}" + (f" --gc {self.gc}" if self.gc != "up" else ""))
+                f" --sync {self.sync}" + (f" --gc {self.gc}" if self.gc != "up" else "")
+                + (f" --loop {self.loop}" if self.loop != "up" else ""))
 
 
 @dataclass
@@ -247,7 +249,8 @@ def results_table(r: Results) -> str:
 def print_results(r: Results) -> None:
     s = r.s
     print(f"\n== {s.pods:,} pods, {s.shape_text}, {s.nodes} nodes, SQLite synchronous={s.sync}, "
-          f"{r.machine['CPU']}, {r.machine['Cores']} cores, {r.machine['Python']}, commit "
+          f"{r.machine['CPU']}, {r.machine['Cores']} cores, {r.machine['Python']}, "
+          f"{r.machine.get('Loop', '?')} loop, commit "
           f"{r.machine.get('Commit', 'unknown')}")
     print(f"nodes Ready in {r.nodes_ready:.1f} s; RSS at start {r.start_rss:,.0f} MiB, "
           f"control plane idle {r.idle_rss:,.0f} MiB, peak {r.peak_rss:,.0f} MiB")
@@ -300,7 +303,7 @@ def record(r: Results, path: Path, when: datetime.datetime) -> None:
     entry.write(f"- Machine: {m['CPU']}, {m['Cores']} cores, {m['Memory']}, {m['Python']}, "
                 f"{m['Platform']}; commit {m.get('Commit', 'unknown')}\n")
     entry.write(f"- Run: `{s.command}`; SQLite `synchronous={s.sync}`; zero latency "
-                f"profile; {s.nodes} nodes\n\n")
+                f"profile; {s.nodes} nodes; {m.get('Loop', '?')} event loop\n\n")
     entry.write(results_table(r) + "\n\n")
     for p in (r.create, r.delete):
         entry.write(f"- {p.name}: " + "; ".join(phase_lines(p, s.pods)[:3]).replace(

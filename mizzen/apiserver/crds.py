@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -37,7 +36,7 @@ from mizzen.apiserver.jsonpath import JsonPath, JsonPathError
 from mizzen.apiserver.keyloop import KeyLoop
 from mizzen.apiserver.resources import Catalogue, ResourceInfo
 from mizzen.apiserver.store import Entry, Event, Store
-from mizzen.apiserver.tables import Column, Printer, age
+from mizzen.apiserver.tables import Column, Printer, since
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ def _printer(columns: list[dict[str, Any]]) -> Printer | None:
     if not has_age:
         compiled.append((Column("Age", "date"), JsonPath(".metadata.creationTimestamp")))
 
-    def cells(obj: dict[str, Any], now: datetime) -> list[Any]:
+    def cells(obj: dict[str, Any]) -> list[Any]:
         out: list[Any] = []
         for column, path in compiled:
             if path is None:
@@ -82,7 +81,7 @@ def _printer(columns: list[dict[str, Any]]) -> Printer | None:
                 continue
             value = path.first(obj)
             if column.type == "date" and isinstance(value, str):
-                out.append(age(value, now))
+                out.append(since(value))
             elif isinstance(value, (dict, list)):
                 out.append(orjson.dumps(value).decode())
             else:

@@ -1,23 +1,33 @@
-"""The aiohttp application: authentication, errors, metrics, and URL dispatch.
+"""The HTTP front: authentication, errors, metrics, and URL dispatch.
 
-One catch-all route sends every request through :func:`dispatch`, which
-answers the non-resource endpoints (version, health, metrics, discovery,
-OpenAPI) and hands resource URLs to :class:`~mizzen.apiserver.rest.ResourceHandler`.
-A single middleware owns the cross-cutting rules, so no handler can forget
-them: bearer-token authentication (public-info endpoints excepted, as with
-kube-apiserver's ``system:public-info-viewer``), the 3 MiB body limit, turning
-every :class:`~mizzen.apiserver.errors.ApiError` — and any unexpected
-exception — into a ``Status`` body, and request metrics.
+Every request goes through :meth:`App.handle`, which owns the cross-cutting
+rules, so no handler can forget them: bearer-token authentication (public-info
+endpoints excepted, as with kube-apiserver's ``system:public-info-viewer``), the
+3 MiB body limit, ``Expect: 100-continue``, turning every
+:class:`~mizzen.apiserver.errors.ApiError` — and any unexpected exception — into
+a ``Status`` body, and request metrics.  :meth:`App.dispatch` then answers the
+non-resource endpoints (version, health, metrics, discovery, OpenAPI) and hands
+resource URLs to :class:`~mizzen.apiserver.rest.ResourceHandler`.
+
+It runs on aiohttp's low-level :class:`~aiohttp.web.Server`, not a
+``web.Application``: URLs are parsed here (:mod:`~mizzen.apiserver.paths`, so
+custom resources that come and go need no routes), which leaves the
+application's router, middleware chain and signals as pure per-request cost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http import HttpVersion11, RawRequestMessage
+from aiohttp.streams import StreamReader
+from aiohttp.web_protocol import RequestHandler
 
 from mizzen.apiserver import discovery, errors, paths
 from mizzen.apiserver.metrics import ApiMetrics
@@ -30,9 +40,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 3 * 1024 * 1024
 PUBLIC_PATHS = frozenset(("/version", "/healthz", "/livez", "/readyz"))
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ROUTE: web.RequestKey[tuple[paths.ResourcePath, str]] = web.RequestKey("mizzen.route",
-                                                                       tuple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +70,22 @@ class App:
         self.ready = ready
         self.version = version or VersionInfo()
 
-    def build(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._middleware])
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
-        return app
+    def build(self) -> web.Server:
+        """The aiohttp server that serves this application (call on the running loop)."""
+        loop = asyncio.get_running_loop()
 
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        def make_request(message: RawRequestMessage, payload: StreamReader,
+                         protocol: RequestHandler, writer: AbstractStreamWriter,
+                         task: asyncio.Task[None]) -> web.BaseRequest:
+            return web.BaseRequest(message, payload, protocol, writer, task, loop,
+                                   client_max_size=MAX_BODY)
+
+        return web.Server(self.handle, request_factory=make_request, loop=loop)
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         start = time.perf_counter()
         verb, resource, sub = request.method.lower(), "", ""
+        route: tuple[paths.ResourcePath, str] | None = None
         try:
             if request.path not in PUBLIC_PATHS and \
                     not check_bearer(request.headers.get("Authorization"), self.token):
@@ -87,8 +101,10 @@ class App:
                 sub = rp.subresource if rp.subresource in ("status", "scale", "finalize",
                                                            "binding") else ""
                 verb = ResourceHandler.verb(request.method, rp, request.query.get("watch", ""))
-                request[ROUTE] = (rp, verb)
-            resp = await handler(request)
+                route = (rp, verb)
+            if request.headers.get("Expect"):
+                await _expect(request)
+            resp = await self.dispatch(request, route)
         except errors.ApiError as exc:
             resp = json_response(exc.status(), exc.code)
         except web.HTTPRequestEntityTooLarge:
@@ -105,8 +121,8 @@ class App:
                                          resp.status, time.perf_counter() - start)
         return resp
 
-    async def dispatch(self, request: web.Request) -> web.StreamResponse:
-        route = request.get(ROUTE)
+    async def dispatch(self, request: web.BaseRequest,
+                       route: tuple[paths.ResourcePath, str] | None) -> web.StreamResponse:
         if route is not None:
             rp, verb = route
             if verb == "watch":
@@ -120,7 +136,7 @@ class App:
             raise errors.method_not_allowed(request.method, request.path)
         return await self._non_resource(request)
 
-    async def _non_resource(self, request: web.Request) -> web.StreamResponse:
+    async def _non_resource(self, request: web.BaseRequest) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         accept = request.headers.get("Accept", "")
         if path == "/version":
@@ -167,3 +183,13 @@ class App:
                 return web.Response(body=doc, content_type="application/json")
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
 
+
+async def _expect(request: web.BaseRequest) -> None:
+    """``Expect: 100-continue``: tell the client to send its body, as aiohttp's router did."""
+    expect = request.headers.get("Expect", "")
+    if request.version == HttpVersion11:
+        if expect.lower() != "100-continue":
+            raise web.HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0
+    await request.writer.drain()

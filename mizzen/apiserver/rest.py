@@ -22,7 +22,7 @@ import orjson
 import yaml
 from aiohttp import web
 
-from mizzen.apiserver import errors, protobuf, tables
+from mizzen.apiserver import errors, protobuf, tablerows, tables
 from mizzen.apiserver.apply import check_patch_options
 from mizzen.apiserver.context import Context
 from mizzen.apiserver.crds import CustomResources
@@ -157,7 +157,7 @@ class ResourceHandler:
         raise errors.method_not_allowed(method, rp.plural)
 
     def context(self, info: ResourceInfo, rp: ResourcePath, query: Query,
-                request: web.Request) -> Context:
+                request: web.BaseRequest) -> Context:
         fv = query.get("fieldValidation") or "Warn"
         if fv not in ("Strict", "Warn", "Ignore"):
             raise errors.bad_request(f"fieldValidation must be one of Strict, Warn, Ignore; "
@@ -172,14 +172,14 @@ class ResourceHandler:
                        query.flag("force"), verb=self.verb(request.method, rp,
                                                             query.get("watch")))
 
-    async def handle(self, request: web.Request, rp: ResourcePath,
+    async def handle(self, request: web.BaseRequest, rp: ResourcePath,
                      verb: str) -> web.StreamResponse:
         query = Query(dict(request.query))
         info = self.resolve(rp)
         if verb not in info.verbs and not rp.subresource:
             raise errors.method_not_allowed(verb, info.plural)
         ctx = self.context(info, rp, query, request)
-        handler: Callable[[web.Request, Context, Query], Awaitable[web.StreamResponse]] = {
+        handler: Callable[[web.BaseRequest, Context, Query], Awaitable[web.StreamResponse]] = {
             "get": self._get, "list": self._list, "watch": self._watch,
             "create": self._create, "update": self._update, "patch": self._patch,
             "delete": self._delete, "deletecollection": self._delete_collection,
@@ -188,21 +188,32 @@ class ResourceHandler:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _render_one(self, request: web.Request, ctx: Context, entry: Entry) -> web.Response:
+    def _render_one(self, request: web.BaseRequest, ctx: Context, entry: Entry) -> web.Response:
         if ctx.subresource == "scale":
             return json_response(scale_of(ctx.info, entry.obj))
-        mode = tables.parse_accept(request.headers.get("Accept", ""))
+        mode = tablerows.parse_accept(request.headers.get("Accept", ""))
         if mode == "table":
             return json_response(self._table(request, ctx.info, [entry], str(entry.rv)))
         return json_response(self._raw(ctx.info, entry))
 
-    def _table(self, request: web.Request, info: ResourceInfo, entries: list[Entry], rv: str,
+    def _table(self, request: web.BaseRequest, info: ResourceInfo, entries: list[Entry], rv: str,
                continue_token: str = "", remaining: int | None = None) -> dict[str, Any]:
         include = request.query.get("includeObject", "Metadata")
-        return tables.to_table(info, [self._obj(info, e.obj) for e in entries],
-                               resource_version=rv, continue_token=continue_token,
-                               remaining=remaining, include_object=include,
-                               now=self.registry.clock(), printer=self._printer(info))
+        return tablerows.to_table(info, [self._obj(info, e.obj) for e in entries],
+                                  resource_version=rv, continue_token=continue_token,
+                                  remaining=remaining, include_object=include,
+                                  now=self.registry.clock(), printer=self._printer(info))
+
+    def _table_list(self, request: web.BaseRequest, info: ResourceInfo, entries: list[Entry],
+                    rv: str, continue_token: str, remaining: int | None) -> bytes:
+        """A LIST as a Table, from rows cached per stored version (``tablerows``)."""
+        custom = info.custom and self.custom is not None
+        return tablerows.encode_table(
+            info, entries, resource_version=rv, continue_token=continue_token,
+            remaining=remaining, include_object=request.query.get("includeObject", "Metadata"),
+            now=self.registry.clock(), printer=self._printer(info),
+            convert=(lambda obj: self._obj(info, obj)) if custom else None,
+            present=(lambda entry: self._raw(info, entry)) if custom else None)
 
     def _printer(self, info: ResourceInfo) -> tables.Printer | None:
         if info.custom and self.custom is not None:
@@ -220,34 +231,34 @@ class ResourceHandler:
 
         return render
 
-    def _table_renderer(self, request: web.Request,
+    def _table_renderer(self, request: web.BaseRequest,
                         info: ResourceInfo) -> Callable[[str, dict[str, Any]], bytes]:
         include = request.query.get("includeObject", "Metadata")
 
         def render(typ: str, obj: dict[str, Any]) -> bytes:
             rv = (obj.get("metadata") or {}).get("resourceVersion", "")
-            table = tables.to_table(info, [self._obj(info, obj)], resource_version=rv,
-                                    include_object=include, now=self.registry.clock(),
-                                    printer=self._printer(info))
+            table = tablerows.to_table(info, [self._obj(info, obj)], resource_version=rv,
+                                       include_object=include, now=self.registry.clock(),
+                                       printer=self._printer(info))
             return orjson.dumps({"type": typ, "object": table}) + b"\n"
 
         return render
 
-    async def _get(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
+    async def _get(self, request: web.BaseRequest, ctx: Context, query: Query) -> web.Response:
         entry = self.registry.get(ctx.info, ctx.ns, ctx.name or "")
         entry, = await self._served(ctx.info, [entry])
         return self._render_one(request, ctx, entry)
 
-    async def _list(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
+    async def _list(self, request: web.BaseRequest, ctx: Context, query: Query) -> web.Response:
         info = ctx.info
         predicate = make_predicate(info, query.get("labelSelector"), query.get("fieldSelector"))
         opts = ListOptions(query.get("resourceVersion"), query.get("resourceVersionMatch"),
                            query.int("limit"), query.get("continue"))
         result = await list_objects(self.registry.store, info, ctx.namespace, opts, predicate)
         entries = await self._served(info, result.entries)
-        if tables.parse_accept(request.headers.get("Accept", "")) == "table":
-            return json_response(self._table(request, info, entries, str(result.rv),
-                                             result.continue_token, result.remaining))
+        if tablerows.parse_accept(request.headers.get("Accept", "")) == "table":
+            return json_response(self._table_list(request, info, entries, str(result.rv),
+                                                  result.continue_token, result.remaining))
         meta = b'{"resourceVersion":"' + str(result.rv).encode() + b'"'
         if result.continue_token:
             meta += b',"continue":"' + result.continue_token.encode() + b'"'
@@ -259,7 +270,7 @@ class ResourceHandler:
                          b",".join(self._raw(info, e) for e in entries), b"]}"))
         return json_response(body)
 
-    async def _watch(self, request: web.Request, ctx: Context,
+    async def _watch(self, request: web.BaseRequest, ctx: Context,
                      query: Query) -> web.StreamResponse:
         info, store = ctx.info, self.registry.store
         predicate = make_predicate(info, query.get("labelSelector"), query.get("fieldSelector"))
@@ -273,7 +284,7 @@ class ResourceHandler:
             raise errors.invalid("ListOptions", "meta.k8s.io", "", [errors.field_forbidden(
                 "resourceVersionMatch", "sendInitialEvents requires setting "
                 "resourceVersionMatch to NotOlderThan")])
-        table = tables.parse_accept(request.headers.get("Accept", "")) == "table"
+        table = tablerows.parse_accept(request.headers.get("Accept", "")) == "table"
         resp = web.StreamResponse(status=200)
         resp.content_type = JSON
         resp.enable_chunked_encoding()
@@ -347,10 +358,10 @@ class ResourceHandler:
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def _body(self, request: web.Request) -> Any:
+    async def _body(self, request: web.BaseRequest) -> Any:
         return decode_body(await request.read(), request.content_type)
 
-    async def _create(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
+    async def _create(self, request: web.BaseRequest, ctx: Context, query: Query) -> web.Response:
         if ctx.subresource == "binding":
             await self.registry.bind(ctx, await self._body(request))
             return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
@@ -362,12 +373,12 @@ class ResourceHandler:
         return json_response(self._raw(ctx.info, entry) if entry.raw else entry.obj, 201,
                              ctx.warnings)
 
-    async def _update(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
+    async def _update(self, request: web.BaseRequest, ctx: Context, query: Query) -> web.Response:
         entry = await self.registry.update(ctx, await self._body(request))
         entry, = await self._served(ctx.info, [entry])
         return self._write_result(ctx, entry)
 
-    async def _patch(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
+    async def _patch(self, request: web.BaseRequest, ctx: Context, query: Query) -> web.Response:
         content_type = request.content_type
         is_apply = content_type == APPLY_PATCH
         check_patch_options(apply=is_apply, field_manager=query.get("fieldManager"),
@@ -386,7 +397,7 @@ class ResourceHandler:
         return json_response(self._raw(ctx.info, entry) if entry.raw else entry.obj, 200,
                              ctx.warnings)
 
-    async def _delete(self, request: web.Request, ctx: Context, query: Query) -> web.Response:
+    async def _delete(self, request: web.BaseRequest, ctx: Context, query: Query) -> web.Response:
         raw = await request.read()
         body = decode_body(raw, request.content_type) if raw else None
         opts = DeleteOptions.from_body(body, query.values)
@@ -398,7 +409,7 @@ class ResourceHandler:
         served, = await self._served(ctx.info, [Entry(obj, b"", 0)])
         return json_response(self._obj(ctx.info, served.obj))
 
-    async def _delete_collection(self, request: web.Request, ctx: Context,
+    async def _delete_collection(self, request: web.BaseRequest, ctx: Context,
                                  query: Query) -> web.Response:
         info = ctx.info
         raw = await request.read()

@@ -85,7 +85,7 @@ class ApiServer:
         self.registry.checks[CRD_RES] = validate_crd
         self.credentials: Credentials | None = None
         self.port = config.port
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._ready = False
 
     @property
@@ -134,8 +134,8 @@ class ApiServer:
         app = App(self.catalogue, resources, openapi,
                   self.metrics, self.credentials.token, f"{cfg.host}:{cfg.port}",
                   lambda: self._ready, cfg.version).build()
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0)
+        self._runner = web.ServerRunner(app, access_log=None, handle_signals=False,
+                                        shutdown_timeout=1.0)
         await self._runner.setup()
         sock = _bind(cfg.host, cfg.port)
         self.port = sock.getsockname()[1]

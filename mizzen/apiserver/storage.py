@@ -12,10 +12,22 @@ batch, in WAL mode.  ``synchronous=FULL`` (the default) makes every
 acknowledged write survive power loss; ``NORMAL`` survives process crashes
 only and is faster.  The connection is used from a single worker thread
 owned by the caller, never from the event loop.
+
+A batch is *one* SQL statement, committed on its own (autocommit): a multi-row
+``INSERT`` into the ``writes`` view, whose trigger applies each row in order —
+log it in ``events``, upsert or delete it in ``objects``, move ``meta``'s rv — and
+first drops the log rows the batch was asked to compact.  The reason is the GIL,
+not SQLite: the module releases the GIL for every step of a statement and must
+win it back from an event loop that is busy serving requests, which under load
+costs up to a switch interval per step — with a statement per row, that, not the
+disk, was most of a commit.  Compaction rides on the batches for the same reason,
+and in slices (see :mod:`~mizzen.apiserver.store_commit`): deleting a few hundred
+4 KB rows at once held up every write behind it for tens of milliseconds.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -31,7 +43,27 @@ CREATE TABLE IF NOT EXISTS events (
     rv INTEGER PRIMARY KEY, res TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL,
     type TEXT NOT NULL, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+DROP TRIGGER IF EXISTS events_apply;
+CREATE VIEW IF NOT EXISTS writes AS
+    SELECT rv, res, ns, name, type, value, 0 AS compact_to FROM events;
+CREATE TRIGGER IF NOT EXISTS writes_apply INSTEAD OF INSERT ON writes BEGIN
+    DELETE FROM events WHERE rv <= NEW.compact_to;
+    INSERT INTO events VALUES (NEW.rv, NEW.res, NEW.ns, NEW.name, NEW.type, NEW.value);
+    INSERT OR REPLACE INTO objects
+        SELECT NEW.res, NEW.ns, NEW.name, NEW.rv, NEW.value WHERE NEW.type != 'DELETED';
+    DELETE FROM objects
+        WHERE NEW.type = 'DELETED' AND res = NEW.res AND ns = NEW.ns AND name = NEW.name;
+    INSERT OR REPLACE INTO meta VALUES ('rv', CAST(NEW.rv AS TEXT));
+END;
 """
+CHUNK = 512  # rows per INSERT statement (7 parameters each, far below SQLite's limit)
+
+
+@functools.lru_cache(maxsize=CHUNK)
+def _insert(n: int) -> str:
+    """``INSERT INTO writes VALUES (?,?,?,?,?,?,?),...`` for ``n`` rows (the same text for
+    the same ``n``, so the connection's statement cache finds it prepared)."""
+    return "INSERT INTO writes VALUES " + ",".join(("(?,?,?,?,?,?,?)",) * n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +96,18 @@ class Storage:
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                             cached_statements=CHUNK + 64)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self._synchronous}")
         db.execute("PRAGMA temp_store=MEMORY")
         # 16 MiB of page cache: reads are served from memory by the store, so SQLite's
         # cache only speeds up finding the pages a commit rewrites.
         db.execute("PRAGMA cache_size=-16384")
+        # Some builds (Debian's) zero every freed page, which doubles the pages a commit
+        # writes once old values are replaced or compacted; FAST zeroes only what a commit
+        # writes anyway (etcd keeps superseded values until it is compacted, too).
+        db.execute("PRAGMA secure_delete=FAST")
         db.executescript(SCHEMA)
         self._db = db
 
@@ -99,37 +136,27 @@ class Storage:
                 "SELECT rv, res, ns, name, type, value FROM events ORDER BY rv"):
             yield Row(rv, res, ns, name, typ, value)
 
-    def commit(self, rows: Sequence[Row]) -> CommitStats:
-        """Persist a batch atomically; raises ``sqlite3.Error`` and leaves nothing on failure."""
+    def commit(self, rows: Sequence[Row], compact_to: int = 0) -> CommitStats:
+        """Persist a batch atomically, first dropping log rows at or below ``compact_to``;
+        raises ``sqlite3.Error`` and leaves nothing on failure."""
         start = time.perf_counter()
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            upserts = [(r.res, r.ns, r.name, r.rv, r.value) for r in rows if r.type != "DELETED"]
-            deletes = [(r.res, r.ns, r.name) for r in rows if r.type == "DELETED"]
-            # Order matters when one batch writes the same key twice: apply row by row
-            # only then; the common case goes through executemany.
-            keys = {(r.res, r.ns, r.name) for r in rows}
-            if len(keys) == len(rows):
-                if upserts:
-                    db.executemany("INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?)", upserts)
-                if deletes:
-                    db.executemany("DELETE FROM objects WHERE res=? AND ns=? AND name=?", deletes)
-            else:
-                for r in rows:
-                    if r.type == "DELETED":
-                        db.execute("DELETE FROM objects WHERE res=? AND ns=? AND name=?",
-                                   (r.res, r.ns, r.name))
-                    else:
-                        db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?)",
-                                   (r.res, r.ns, r.name, r.rv, r.value))
-            db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?)",
-                           [(r.rv, r.res, r.ns, r.name, r.type, r.value) for r in rows])
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (str(rows[-1].rv),))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        params = [v for r in rows for v in (r.rv, r.res, r.ns, r.name, r.type, r.value, 0)]
+        if params:
+            params[6] = compact_to  # the first row's trigger compacts, the others find nothing
+        if len(rows) <= CHUNK:
+            db.execute(_insert(len(rows)), params)  # one statement, one transaction
+        else:
+            width = 7 * CHUNK
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for at in range(0, len(params), width):
+                    part = params[at:at + width]
+                    db.execute(_insert(len(part) // 7), part)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         return CommitStats(len(rows), time.perf_counter() - start)
 
     def compact(self, keep_after_rv: int) -> int:

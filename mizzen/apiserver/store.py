@@ -5,9 +5,9 @@ dict while it is warm: see ``store_log.py``), so reads and lists never touch the
 LIST is a join of cached bytes.  Writes are *staged* synchronously on the event loop —
 the caller reads the latest value, checks preconditions and stages the new one
 without awaiting in between, which makes every read-modify-write atomic
-without locks — and then *committed* in batches: one flusher task hands all
-writes staged so far to a worker thread that persists them in one SQLite
-transaction (group commit).  Only after the commit are the writes acknowledged,
+without locks — and then *committed* in batches by a thread of its own, which takes
+everything staged so far whenever it is free and persists it in one SQLite transaction
+(group commit, ``store_commit.py``).  Only after the commit are the writes acknowledged,
 made visible to readers and published to watchers, in resourceVersion order.
 
 Readers must never observe a write that could still be lost, so staged but
@@ -33,14 +33,15 @@ from typing import Any
 import orjson
 
 from mizzen.apiserver import errors
-from mizzen.apiserver.storage import CommitStats, Row, Storage
+from mizzen.apiserver.storage import CommitStats, Storage
+from mizzen.apiserver.store_commit import CommitQueue
 from mizzen.apiserver.store_log import ChangeLog, Entry, Event, WarmSet
 
 __all__ = ["Entry", "Event", "Store"]
 
 Key = tuple[str, str, str]  # (store key "group/plural", namespace, name)
 WINDOW_BYTES = 32 * 2**20  # the change log's default byte budget
-WARM_ENTRIES = 512  # parsed dicts kept (current values most recently written or read)
+WARM_ENTRIES = 64  # parsed dicts kept (current values most recently published or read)
 
 
 Listener = Callable[[list[Event]], None]
@@ -64,10 +65,8 @@ class Store:
         # Lists at a revision below this cannot be rebuilt (prev values unknown).
         self.snapshot_floor_rv = 0
         self._log = ChangeLog(window, window_bytes)
-        self._pending: list[Event] = []
-        self._pending_future: asyncio.Future[None] | None = None
-        self._wake = asyncio.Event()
-        self._flusher: asyncio.Task[None] | None = None
+        self._queue = CommitQueue(storage, self._on_commit)
+        # Opening and closing the database only; commits run on the queue's own thread.
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite")
         self._listeners: list[Listener] = []
         self._commit_observers: list[CommitObserver] = []
@@ -78,7 +77,7 @@ class Store:
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._load)
-        self._flusher = asyncio.create_task(self._flush_forever(), name="store-flusher")
+        self._queue.start(loop, floor=self.compacted_rv)
 
     def _load(self) -> None:
         """Objects and the change log from SQLite, left cold (parsed when first read);
@@ -109,14 +108,8 @@ class Store:
         self.snapshot_floor_rv = self._rv
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            await self.flush()
-            self._flusher.cancel()
-            try:
-                await self._flusher
-            except asyncio.CancelledError:
-                pass
-            self._flusher = None
+        await self.flush()
+        await self._queue.stop()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._storage.close)
         self._executor.shutdown(wait=True)
@@ -211,18 +204,19 @@ class Store:
         if key not in self._shadow:
             self._shadow[key] = prev
         self._inflight[key] = self._inflight.get(key, 0) + 1
+        # Listeners and watchers read both values of a write when it is published: the
+        # new dict and the replaced one stay (pinned) until then; only then does the new
+        # one join the warm set, as the newest.
         entry = Entry(obj, raw, rv, self._warm, (ns, name))
-        self._warm.add(entry)
+        entry.pin()
+        if prev is not None:
+            prev.pin()
         if typ == "DELETED":
             by_name.pop(name, None)
         else:
             by_name[name] = entry
         ev = Event(typ, res, ns, name, entry, prev)
-        self._pending.append(ev)
-        if self._pending_future is None:
-            self._pending_future = asyncio.get_running_loop().create_future()
-        self._wake.set()
-        return ev, self._pending_future
+        return ev, self._queue.add(ev)
 
     async def write(self, typ: str, res: str, ns: str, name: str, obj: dict[str, Any]) -> Event:
         ev, done = self.stage(typ, res, ns, name, obj)
@@ -231,48 +225,40 @@ class Store:
 
     async def flush(self) -> None:
         """Wait until everything staged so far is committed (or failed)."""
-        while self._pending_future is not None or self._pending:
-            fut = self._pending_future
-            if fut is None:
-                await asyncio.sleep(0)
-                continue
+        fut = self._queue.last_future  # batches complete in order: the newest is enough
+        if fut is not None and not fut.done():
             try:
                 await asyncio.shield(fut)
             except errors.ApiError:
                 pass
 
-    async def _flush_forever(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                batch, done = self._pending, self._pending_future
-                self._pending, self._pending_future = [], None
-                assert done is not None
-                rows = [Row(e.rv, e.res, e.ns, e.name, e.type, e.raw) for e in batch]
-                try:
-                    stats = await loop.run_in_executor(self._executor, self._storage.commit, rows)
-                except Exception as exc:  # disk full, I/O error: fail and roll back all
-                    self._fail_all(batch, done, exc)
-                    continue
-                self._committed(batch)
-                if not done.done():
-                    done.set_result(None)
-                for observer in self._commit_observers:
-                    observer(stats)
-                for listener in self._listeners:
-                    listener(batch)
-                for ev in batch:
-                    ev.published()
-                    if ev.prev is not None:
-                        ev.prev.retire()
-                    if ev.type == "DELETED":
-                        ev.entry.retire()
-                self._commits_since_compaction += 1
-                if self._commits_since_compaction >= 256 or self._log.over(slack=1.1):
-                    self._commits_since_compaction = 0
-                    self._compact()
+    def _on_commit(self, batch: list[Event], done: asyncio.Future[None],
+                   stats: CommitStats | None, exc: Exception | None) -> None:
+        """A batch's result, on the loop, in commit order."""
+        if exc is not None or stats is None:
+            self._fail_all(batch, done, exc or RuntimeError("no commit result"))
+            return
+        self._committed(batch)
+        if not done.done():
+            done.set_result(None)
+        for observer in self._commit_observers:
+            observer(stats)
+        for listener in self._listeners:
+            listener(batch)
+        warm = self._warm
+        for ev in batch:
+            ev.published()
+            if ev.prev is not None:
+                ev.prev.retire()
+            if ev.type == "DELETED":
+                ev.entry.retire()
+            else:
+                ev.entry.unpin()
+                warm.add(ev.entry)
+        self._commits_since_compaction += 1
+        if self._commits_since_compaction >= 256 or self._log.over(slack=1.1):
+            self._commits_since_compaction = 0
+            self._compact()
 
     def _committed(self, batch: list[Event]) -> None:
         for ev in batch:
@@ -294,15 +280,15 @@ class Store:
             if committed is None:
                 by_name.pop(name, None)
             else:
+                committed.release()
                 by_name[name] = committed
         self._shadow.clear()
         self._inflight.clear()
-        self._pending = []
-        for fut in (done, self._pending_future):
+        _, queued = self._queue.take_after_failure()  # staged on top of the failed writes
+        for fut in (done, queued):
             if fut is not None and not fut.done():
                 fut.set_exception(error)
                 fut.exception()  # mark retrieved: every waiter gets it through shield
-        self._pending_future = None
         self._rv = max(self._rv, self.committed_rv)
 
     def _compact(self) -> None:
@@ -310,8 +296,8 @@ class Store:
         if not last:
             return
         self.compacted_rv = last
-        self._executor.submit(self._storage.compact, last)
+        self._queue.compact(last)
 
     @property
     def pending_count(self) -> int:
-        return len(self._pending)
+        return self._queue.pending_count

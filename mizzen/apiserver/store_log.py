@@ -8,11 +8,16 @@ change log the largest thing in the process.  Here:
 
 * An :class:`Entry` holds ``raw`` for good and its dict only while *warm*: the dict it was
   written with, or one parsed on demand.  A :class:`WarmSet` owned by the store remembers
-  the most recently written or parsed entries and drops the dicts of older ones; reading
-  ``obj`` of a cold entry parses ``raw`` again (about 25 µs for a pod) and warms it.  The
-  write path reads the current value of what it writes, and recent writes are warm, so
-  writes rarely parse.  Once a value is superseded (or deleted) and its write published,
-  it is *retired*: only current values are ever warm.
+  the most recently published or parsed entries and drops the dicts of older ones; reading
+  ``obj`` of a cold entry parses ``raw`` again (about 10 µs for a 4 KB pod) and warms it.
+  While a write is in flight, its new value and the value it replaces are *pinned*: the
+  store's listeners and selector watchers read both when it is published, so neither may
+  go cold before then, however many writes are in flight.  Once a value is superseded (or
+  deleted) and its write published, it is *retired*: only current values are ever warm.
+* The warm set is small on purpose.  Freeing a pod's dict a few hundred writes after it
+  was made costs about as much again as parsing it (its memory has left the CPU caches),
+  while freeing it a few dozen writes later costs little; a large warm set made every
+  write pay that delayed free to spare the occasional parse.
 * An :class:`Event` (one committed write) does not copy anything: it points at the
   :class:`Entry` written (the same one the store serves while it is current) and at the
   previous one.  Its watch line is cached only until the batch has been published; a
@@ -27,11 +32,14 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import orjson
 
 Obj = dict[str, Any]
+T = TypeVar("T")
+_NONE: Any = object()  # no memo yet (None is a value a memo may hold)
 
 
 class WarmSet:
@@ -60,7 +68,7 @@ class Entry:
     dict for good.  Equality compares the value and revision, as the dataclass it was.
     """
 
-    __slots__ = ("_key", "_obj", "_warm", "raw", "rv")
+    __slots__ = ("_key", "_memo", "_obj", "_pins", "_warm", "raw", "rv")
 
     def __init__(self, obj: Obj | None, raw: bytes, rv: int, warm: WarmSet | None = None,
                  key: tuple[str, str] | None = None) -> None:
@@ -71,6 +79,8 @@ class Entry:
         self.rv = rv
         self._warm = warm
         self._key = key
+        self._pins = 0
+        self._memo: dict[Hashable, Any] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -92,19 +102,56 @@ class Entry:
                 self._warm.add(self)
         return obj
 
+    def parsed(self) -> Obj:
+        """The object as a dict without warming it: for a read that walks many entries once
+        (a Table of every pod), which would otherwise push every warm dict out."""
+        obj = self._obj
+        if obj is None:
+            parsed: Obj = orjson.loads(self.raw)
+            return parsed
+        return obj
+
+    def memo(self, key: Hashable, make: Callable[[Entry], T]) -> T:
+        """What ``make`` derives from this value, computed once per ``key`` and kept until
+        the value is retired (a Table row's cells: a function of the value alone)."""
+        memo = self._memo
+        if memo is None:
+            memo = self._memo = {}
+        found = memo.get(key, _NONE)
+        if found is _NONE:
+            found = memo[key] = make(self)
+        return found  # type: ignore[no-any-return]
+
     @property
     def warm(self) -> bool:
         return self._obj is not None
 
     def cool(self) -> None:
-        """Drop the parsed dict (kept when there are no bytes to parse it from)."""
-        if self.raw:
+        """Drop the parsed dict (kept when there are no bytes to parse it from, and while
+        the entry is pinned)."""
+        if self.raw and not self._pins:
             self._obj = None
 
+    def pin(self) -> None:
+        """A staged write involves this entry (as its value or as the value it replaces):
+        keep the dict, once parsed, until :meth:`unpin` or :meth:`retire`."""
+        self._pins += 1
+
+    def unpin(self) -> None:
+        self._pins -= 1
+
     def retire(self) -> None:
-        """The value was superseded or deleted: cool it, and never warm it again (a
-        listener or replay reading an old value parses it for that read only)."""
+        """The value was superseded or deleted and every write involving it is published:
+        cool it, and never warm it again (a listener or replay reading an old value parses
+        it for that read only)."""
         self._warm = None
+        self._pins = 0
+        self._memo = None
+        self.cool()
+
+    def release(self) -> None:
+        """Back to a plain committed value after its staged writes failed: unpinned, cold."""
+        self._pins = 0
         self.cool()
 
     def __eq__(self, other: object) -> bool:

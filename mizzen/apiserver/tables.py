@@ -7,26 +7,30 @@ marks wide-only columns ``priority: 1`` (kubectl shows them with ``-o wide``).
 
 A :class:`Printer` pairs column definitions with one function from an object to
 its cells.  Built-in kinds have printers, found by group and plural; everything
-else gets Name and Age.  Custom resources will bring a second source of
-printers, built from ``additionalPrinterColumns`` (JSONPath cells, ``date``
-cells via :func:`human_duration`), and pass it to :func:`to_table`.  The clock
-is a parameter, so output is deterministic in tests and watches.
+else gets Name and Age.  Custom resources bring a second source of printers,
+built from ``additionalPrinterColumns`` (JSONPath cells, ``date`` cells via
+:func:`since`); the Table envelope around the rows is :mod:`~mizzen.apiserver.tablerows`.
+
+A printer never reads the clock: a cell that depends on it (an age, a pod's last
+restart) is a :class:`Since`, turned into text by :func:`render_cells` with the
+``now`` of each response.  So a row's cells are a function of the object alone,
+which lets lists cache them per stored version (:mod:`~mizzen.apiserver.tablerows`),
+and output stays deterministic in tests and watches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from mizzen.apiserver.discovery import JSON_MEDIA, media_ranges
 from mizzen.apiserver.resources import ResourceInfo
 from mizzen.apiserver.scale import selector_string
 
 Obj = dict[str, Any]
-CellsFn = Callable[[Obj, datetime], list[Any]]
+CellsFn = Callable[[Obj], list[Any]]  # cells, with Since where the clock matters
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +110,42 @@ def human_duration(d: timedelta) -> str:
     return f"{years}y"
 
 
-def age(value: Any, now: datetime) -> str:
-    """``translateTimestampSince``: the human age of a timestamp, ``<unknown>`` if unset."""
+@dataclass(frozen=True, slots=True)
+class Since:
+    """A cell that reads the clock: how long ago ``when`` was, between ``prefix`` and
+    ``suffix`` (a pod's restarts read ``2 (5m ago)``)."""
+
+    when: datetime
+    prefix: str = ""
+    suffix: str = ""
+
+    def text(self, now: datetime) -> str:
+        return self.prefix + human_duration(now - self.when) + self.suffix
+
+
+def since(value: Any) -> Since | str:
+    """``translateTimestampSince`` of a timestamp: its age, ``<unknown>`` if unset."""
     t = parse_time(value)
-    return "<unknown>" if t is None else human_duration(now - t)
+    return "<unknown>" if t is None else Since(t)
+
+
+def age(value: Any, now: datetime) -> str:
+    """The human age of a timestamp at ``now``, ``<unknown>`` if unset."""
+    cell = since(value)
+    return cell.text(now) if isinstance(cell, Since) else cell
+
+
+def render_cells(cells: list[Any], now: datetime) -> list[Any]:
+    """A printer's cells as sent: every :class:`Since` as its text at ``now``."""
+    return [c.text(now) if type(c) is Since else c for c in cells]
 
 
 def _name(obj: Obj) -> str:
     return _str(obj, "metadata", "name")
 
 
-def _age(obj: Obj, now: datetime) -> str:
-    return age(_get(obj, "metadata", "creationTimestamp"), now)
+def _age(obj: Obj) -> Since | str:
+    return since(_get(obj, "metadata", "creationTimestamp"))
 
 
 def format_labels(labels: Any) -> str:
@@ -206,9 +234,9 @@ def pod_status(pod: Obj) -> tuple[int, int, str, int, datetime | None]:
     return ready, total, reason, restarts, last
 
 
-def _pod_cells(pod: Obj, now: datetime) -> list[Any]:
+def _pod_cells(pod: Obj) -> list[Any]:
     ready, total, reason, restarts, last = pod_status(pod)
-    restart_text = f"{restarts} ({human_duration(now - last)} ago)" if restarts and last \
+    restart_text: Since | str = Since(last, f"{restarts} (", " ago)") if restarts and last \
         else str(restarts)
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
     ips = _dicts(status.get("podIPs"))
@@ -216,12 +244,12 @@ def _pod_cells(pod: Obj, now: datetime) -> list[Any]:
     gates = _dicts(spec.get("readinessGates"))
     passed = sum(1 for g in gates
                  if _condition(status, str(g.get("conditionType"))).get("status") == "True")
-    return [_name(pod), f"{ready}/{total}", reason, restart_text, _age(pod, now), ip,
+    return [_name(pod), f"{ready}/{total}", reason, restart_text, _age(pod), ip,
             spec.get("nodeName") or "<none>", status.get("nominatedNodeName") or "<none>",
             f"{passed}/{len(gates)}" if gates else "<none>"]
 
 
-def _node_cells(node: Obj, now: datetime) -> list[Any]:
+def _node_cells(node: Obj) -> list[Any]:
     status = node.get("status") or {}
     ready = _condition(status, "Ready").get("status")
     state = ["Unknown" if ready is None else "Ready" if ready == "True" else "NotReady"]
@@ -234,37 +262,37 @@ def _node_cells(node: Obj, now: datetime) -> list[Any]:
     addresses = {a.get("type"): str(a.get("address")) for a in
                  reversed(_dicts(status.get("addresses")))}
     info = status.get("nodeInfo") or {}
-    return [_name(node), ",".join(state), ",".join(sorted(roles)) or "<none>", _age(node, now),
+    return [_name(node), ",".join(state), ",".join(sorted(roles)) or "<none>", _age(node),
             _str(info, "kubeletVersion"), addresses.get("InternalIP", "<none>"),
             addresses.get("ExternalIP", "<none>"), info.get("osImage") or "<unknown>",
             info.get("kernelVersion") or "<unknown>",
             info.get("containerRuntimeVersion") or "<unknown>"]
 
 
-def _deployment_cells(d: Obj, now: datetime) -> list[Any]:
+def _deployment_cells(d: Obj) -> list[Any]:
     s = d.get("status") or {}
     return [_name(d), f"{_int(s, 'readyReplicas')}/{_int(d, 'spec', 'replicas', default=1)}",
-            _int(s, "updatedReplicas"), _int(s, "availableReplicas"), _age(d, now),
+            _int(s, "updatedReplicas"), _int(s, "availableReplicas"), _age(d),
             *_template(d, none="")]
 
 
-def _replicaset_cells(rs: Obj, now: datetime) -> list[Any]:
+def _replicaset_cells(rs: Obj) -> list[Any]:
     s = rs.get("status") or {}
     return [_name(rs), _int(rs, "spec", "replicas", default=1), _int(s, "replicas"),
-            _int(s, "readyReplicas"), _age(rs, now), *_template(rs)]
+            _int(s, "readyReplicas"), _age(rs), *_template(rs)]
 
 
-def _statefulset_cells(sts: Obj, now: datetime) -> list[Any]:
+def _statefulset_cells(sts: Obj) -> list[Any]:
     ready = f"{_int(sts, 'status', 'readyReplicas')}/{_int(sts, 'spec', 'replicas', default=1)}"
-    return [_name(sts), ready, _age(sts, now), *_template(sts, selector=False)]
+    return [_name(sts), ready, _age(sts), *_template(sts, selector=False)]
 
 
-def _daemonset_cells(ds: Obj, now: datetime) -> list[Any]:
+def _daemonset_cells(ds: Obj) -> list[Any]:
     counts = [_int(ds, "status", k) for k in (
         "desiredNumberScheduled", "currentNumberScheduled", "numberReady",
         "updatedNumberScheduled", "numberAvailable")]
     node_selector = format_labels(_get(ds, "spec", "template", "spec", "nodeSelector"))
-    return [_name(ds), *counts, node_selector, _age(ds, now), *_template(ds)]
+    return [_name(ds), *counts, node_selector, _age(ds), *_template(ds)]
 
 
 def _service_external_ip(svc: Obj, kind: str) -> str:
@@ -277,25 +305,25 @@ def _service_external_ip(svc: Obj, kind: str) -> str:
             "ExternalName": _str(svc, "spec", "externalName")}.get(kind, "<unknown>")
 
 
-def _service_cells(svc: Obj, now: datetime) -> list[Any]:
+def _service_cells(svc: Obj) -> list[Any]:
     spec = svc.get("spec") or {}
     kind = str(spec.get("type") or "ClusterIP")
     ips = spec.get("clusterIPs") or []
     ports = ",".join(":".join(str(_int(p, k)) for k in ("port", "nodePort") if _int(p, k) > 0)
                      + f"/{p.get('protocol') or 'TCP'}" for p in _dicts(spec.get("ports")))
     return [_name(svc), kind, str(ips[0] if ips else spec.get("clusterIP") or "<none>"),
-            _service_external_ip(svc, kind), ports or "<none>", _age(svc, now),
+            _service_external_ip(svc, kind), ports or "<none>", _age(svc),
             format_labels(spec.get("selector"))]
 
 
-def _event_cells(ev: Obj, now: datetime) -> list[Any]:
+def _event_cells(ev: Obj) -> list[Any]:
     first_seen = "firstTimestamp" if parse_time(ev.get("firstTimestamp")) else "eventTime"
-    first = age(ev.get(first_seen), now)
-    last = age(ev["lastTimestamp"], now) if parse_time(ev.get("lastTimestamp")) else first
+    first = since(ev.get(first_seen))
+    last = since(ev["lastTimestamp"]) if parse_time(ev.get("lastTimestamp")) else first
     count = _int(ev, "count")
     series = ev.get("series")
     if isinstance(series, dict):
-        last, count = age(series.get("lastObservedTime"), now), _int(series, "count")
+        last, count = since(series.get("lastObservedTime")), _int(series, "count")
     elif count == 0:
         count = 1
     kind, name = _str(ev, "involvedObject", "kind").lower(), _str(ev, "involvedObject", "name")
@@ -308,8 +336,8 @@ def _event_cells(ev: Obj, now: datetime) -> list[Any]:
 
 def _simple(*cells: Callable[[Obj], Any]) -> CellsFn:
     """Name, the given cells, then Age: the shape of most small printers."""
-    def compute(obj: Obj, now: datetime) -> list[Any]:
-        return [_name(obj), *(cell(obj) for cell in cells), _age(obj, now)]
+    def compute(obj: Obj) -> list[Any]:
+        return [_name(obj), *(cell(obj) for cell in cells), _age(obj)]
     return compute
 
 
@@ -359,42 +387,3 @@ def printer_for(info: ResourceInfo) -> Printer:
     """The built-in printer of a resource, or Name/Age."""
     found = None if info.custom else _PRINTERS.get((info.group, info.plural))
     return found or DEFAULT_PRINTER
-
-
-def _row(printer: Printer, obj: Obj, include_object: str, now: datetime) -> dict[str, Any]:
-    row: dict[str, Any] = {"cells": printer.cells(obj, now)}
-    if include_object == "Object":
-        row["object"] = obj
-    elif include_object != "None":
-        row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                         "metadata": obj.get("metadata") or {}}
-    return row
-
-
-def to_table(info: ResourceInfo, objects: list[dict[str, Any]], *, resource_version: str,
-             continue_token: str = "", remaining: int | None = None,
-             include_object: str = "Metadata", now: datetime,
-             printer: Printer | None = None) -> dict[str, Any]:
-    """A ``Table`` of ``objects``; ``include_object`` is the ``includeObject`` parameter."""
-    printer = printer or printer_for(info)
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    extra = {"continue": continue_token or None, "remainingItemCount": remaining}
-    metadata = {"resourceVersion": resource_version,
-                **{k: v for k, v in extra.items() if v is not None}}
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata,
-            "columnDefinitions": [asdict(c) for c in printer.columns],
-            "rows": [_row(printer, obj, include_object, now) for obj in objects]}
-
-
-_AS = MappingProxyType({"Table": "table", "PartialObjectMetadata": "partial",
-                       "PartialObjectMetadataList": "partial"})
-
-
-def parse_accept(accept: str) -> str:
-    """``"table"``, ``"partial"`` or ``"json"``: what the first acceptable range asks for."""
-    for mime, params in media_ranges(accept or "application/json"):
-        if mime not in JSON_MEDIA:
-            continue
-        if "as" not in params or (params.get("g"), params.get("v")) == ("meta.k8s.io", "v1"):
-            return _AS.get(params.get("as", ""), "json")
-    return "json"

@@ -27,6 +27,7 @@ clients may share one :class:`ClientMetrics` to report as one.
 from __future__ import annotations
 
 from collections import Counter as Tally
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -58,11 +59,20 @@ class ClientMetrics:
             "mizzen_client_rate_limiter_wait_seconds", "Time requests waited in the "
             "client-side QPS limiter.", buckets=_LATENCY_BUCKETS, registry=self.registry)
         self._counts: Tally[tuple[str, str]] = Tally()
+        # The label-bound children per (verb, resource, code), resolved once: ``labels()``
+        # costs more than the increment, and a controller sends the same few kinds of
+        # request over and over.
+        self._children: dict[tuple[str, str, int | str], tuple[Any, Any]] = {}
 
     def observe(self, verb: str, resource: str, code: int | str, seconds: float) -> None:
         """Record one attempt (``code`` is the HTTP status or ``"<error>"``)."""
-        self._requests.labels(verb, resource, str(code)).inc()
-        self._latency.labels(verb, resource).observe(seconds)
+        key = (verb, resource, code)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (self._requests.labels(verb, resource, str(code)),
+                                              self._latency.labels(verb, resource))
+        children[0].inc()
+        children[1].observe(seconds)
         self._counts[(verb, resource)] += 1
 
     def retried(self, verb: str, resource: str, reason: str) -> None:

@@ -8,6 +8,7 @@ election complete it, and a manager runs it all.  One concept per module::
     clock          Clock protocol, RealClock, FakeClock
     cache          read-only indexed store (copy_of before changing anything)
     informer       SharedInformer: list+watch, resume, relist on 410, bookmarks
+    sharing        equal parts of cached objects held once (Sharer)
     handlers       enqueue_object / enqueue_owner / enqueue_mapped, predicates
     ratelimit      per-item exponential backoff, token bucket, max of both
     queue          WorkQueue: dedupe, one in flight per key, delayed adds

@@ -35,14 +35,17 @@ look like watched ones.
 **managedFields are dropped** from cached objects by default, as client-go's
 ``TransformStripManagedFields`` does when a controller installs it: no controller reads
 them from a cache, and they are about half of a pod's memory once parsed (10,000 cached
-pods: roughly 90 MB).  ``strip_managed_fields=False`` keeps them.
+pods: roughly 90 MB).  ``strip_managed_fields=False`` keeps them.  **Equal parts are
+shared** between cached objects (``sharing.py``: a pod template's ``spec``, labels, owner
+references, condition lists): another half of what is left.  ``share_paths=()`` turns it
+off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,6 +54,7 @@ from mizzen.client.errors import ApiError
 from mizzen.client.resources import Resource
 from mizzen.runtime.cache import Cache, Indexer, key_of
 from mizzen.runtime.clock import Clock, wait_event
+from mizzen.runtime.sharing import DEFAULT_PATHS, Path, Sharer
 
 __all__ = ["FuncHandler", "InformerStats", "ResourceEventHandler", "SharedInformer"]
 
@@ -110,7 +114,8 @@ class SharedInformer:
                  field_selector: str | None = None, page_size: int | None = 500,
                  watch_timeout: int = 300, indexers: Mapping[str, Indexer] | None = None,
                  check_mutations: bool = False, backoff_base: float = 0.8,
-                 backoff_cap: float = 30.0, strip_managed_fields: bool = True) -> None:
+                 backoff_cap: float = 30.0, strip_managed_fields: bool = True,
+                 share_paths: Iterable[Path] = DEFAULT_PATHS) -> None:
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -123,6 +128,8 @@ class SharedInformer:
         self._clock = clock
         self._backoff = (backoff_base, backoff_cap)
         self._strip = strip_managed_fields
+        paths = tuple(share_paths)
+        self.sharer = Sharer(paths) if paths else None
         self._handlers: list[ResourceEventHandler] = []
         self._synced = asyncio.Event()
         self._running = False
@@ -198,7 +205,7 @@ class SharedInformer:
         items, rv = await self.client.list_all(
             self.resource, self.namespace, label_selector=self.label_selector,
             field_selector=self.field_selector, limit=self.page_size)
-        items = [self._typed(o) for o in items]
+        items = [self._prepare(o) for o in items]
         changes = self.cache.replace(items, rv)
         self.stats.lists += 1
         for old, new in changes:
@@ -231,7 +238,7 @@ class SharedInformer:
             self.stats.bookmarks += 1
         elif typ in ("ADDED", "MODIFIED"):
             self.stats.events += 1
-            obj = self._typed(obj)
+            obj = self._prepare(obj)
             old = self.cache.upsert(obj)
             if old is None:
                 self._dispatch_add(obj)
@@ -247,6 +254,14 @@ class SharedInformer:
             return
         if rv:
             self.cache.resource_version = rv
+
+    def _prepare(self, obj: Obj) -> Obj:
+        """A fresh object from the API, as the cache keeps it: typed, without managedFields,
+        its equal parts shared with the version it replaces and with other objects."""
+        obj = self._typed(obj)
+        if self.sharer is not None:
+            self.sharer.share(obj, self.cache.get_by_key(key_of(obj)))
+        return obj
 
     def _typed(self, obj: Obj) -> Obj:
         if self._strip:

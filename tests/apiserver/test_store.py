@@ -13,6 +13,8 @@ import pytest
 from mizzen.apiserver import errors
 from mizzen.apiserver.storage import CommitStats, Row, Storage
 from mizzen.apiserver.store import Event, Store
+from mizzen.apiserver.store_commit import IDLE_SLICE, MIN_SLICE
+from tests.conftest import eventually
 
 RES = "/configmaps"
 
@@ -32,13 +34,13 @@ class GatedStorage(Storage):
         self.fail = False
         self.batches: list[int] = []
 
-    def commit(self, rows: Sequence[Row]) -> CommitStats:
+    def commit(self, rows: Sequence[Row], compact_to: int = 0) -> CommitStats:
         assert self.loop is not None
         asyncio.run_coroutine_threadsafe(self.gate.wait(), self.loop).result(10)
         if self.fail:
             raise sqlite3.OperationalError("disk I/O error")
         self.batches.append(len(rows))
-        return super().commit(rows)
+        return super().commit(rows, compact_to)
 
 
 async def open_store(storage: Storage, window: int = 1000) -> Store:
@@ -107,6 +109,69 @@ async def test_failed_commit_rolls_back_every_staged_write(tmp_path: Path) -> No
     await store.close()
 
 
+async def test_both_values_of_a_write_stay_parsed_until_it_is_published(tmp_path: Path) -> None:
+    storage = GatedStorage(tmp_path / "db")
+    storage.loop = asyncio.get_running_loop()
+    storage.gate.set()
+    store = Store(storage, 1000, warm=4)
+    await store.open()
+    await store.write("ADDED", RES, "default", "a", cm("a", "1"))
+    for i in range(8):
+        await store.write("ADDED", RES, "default", f"n{i}", cm(f"n{i}"))
+    current = store.latest(RES, "default", "a")
+    assert current is not None
+    updated = dict(current.obj, data={"k": "2"}, metadata=dict(current.obj["metadata"]))
+    seen: list[tuple[bool, bool]] = []
+    store.add_listener(lambda batch: seen.extend(
+        (ev.prev is not None and ev.prev.warm, ev.entry.warm) for ev in batch if ev.name == "a"))
+    storage.gate.clear()
+    task = asyncio.create_task(store.write("MODIFIED", RES, "default", "a", updated))
+    await asyncio.sleep(0)
+    for e in store.list_entries(RES, "default"):  # reads parse and warm 8 other entries
+        assert e.obj["metadata"]["name"]
+    storage.gate.set()
+    await task
+    assert seen == [(True, True)]  # listeners found both dicts without parsing again
+    assert not current.warm  # the replaced value is retired once published ...
+    latest = store.latest(RES, "default", "a")
+    assert latest is not None and latest.warm  # ... the new one is the newest warm entry
+    for e in store.list_entries(RES, "default")[1:5]:  # n0..n3
+        assert e.obj["metadata"]["name"]
+    assert not latest.warm  # and cools like any other once newer ones come
+    await store.close()
+
+
+async def test_writes_queued_behind_a_failed_commit_fail_too(tmp_path: Path) -> None:
+    storage = GatedStorage(tmp_path / "db")
+    storage.loop = asyncio.get_running_loop()
+    store = await open_store(storage)
+    storage.fail = True
+    first = asyncio.create_task(store.write("ADDED", RES, "default", "a", cm("a")))
+    await asyncio.sleep(0.05)  # the commit thread holds [a], waiting at the gate
+    behind = [asyncio.create_task(store.write("ADDED", RES, "default", f"b{i}", cm(f"b{i}")))
+              for i in range(3)]
+    await asyncio.sleep(0)
+    storage.gate.set()  # [a] fails: the b's were staged on top of it and must not commit
+    results = await asyncio.gather(first, *behind, return_exceptions=True)
+    assert all(isinstance(r, errors.ApiError) and r.code == 500 for r in results)
+    assert storage.batches == [] and store.pending_count == 0
+    assert store.latest(RES, "default", "b0") is None
+    storage.fail = False
+    ev = await store.write("ADDED", RES, "default", "c", cm("c"))  # the thread goes on
+    assert storage.batches == [1] and store.get(RES, "default", "c") == ev.entry
+    await store.close()
+
+
+async def test_close_commits_what_is_queued(tmp_path: Path) -> None:
+    store = await open_store(Storage(tmp_path / "db", "NORMAL"))
+    futures = [store.stage("ADDED", RES, "default", f"n{i}", cm(f"n{i}"))[1] for i in range(50)]
+    await store.close()
+    assert all(f.done() and f.exception() is None for f in futures)
+    again = await open_store(Storage(tmp_path / "db", "NORMAL"))
+    assert len(again.list_entries(RES, "default")) == 50
+    await again.close()
+
+
 async def test_list_at_rebuilds_a_past_revision(tmp_path: Path) -> None:
     store = await open_store(Storage(tmp_path / "db", "NORMAL"))
     a = await store.write("ADDED", RES, "default", "a", cm("a", "1"))
@@ -134,6 +199,47 @@ async def test_compaction_expires_old_revisions(tmp_path: Path) -> None:
         store.events_since(first.rv)
     assert exc.value.code == 410
     assert len(store.events_since(store.committed_rv - 5)) == 5
+    await store.close()
+
+
+class CompactionLog(Storage):
+    """Storage that records how many log rows each statement dropped."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, "NORMAL")
+        self.dropped: list[tuple[int, int]] = []  # (rows written, rows dropped)
+
+    def _log_rows(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def commit(self, rows: Sequence[Row], compact_to: int = 0) -> CommitStats:
+        before = self._log_rows()
+        stats = super().commit(rows, compact_to)
+        self.dropped.append((len(rows), before + len(rows) - self._log_rows()))
+        return stats
+
+    def compact(self, keep_after_rv: int) -> int:
+        n = super().compact(keep_after_rv)
+        self.dropped.append((0, n))
+        return n
+
+
+async def test_the_log_is_compacted_in_slices_that_ride_on_commits(tmp_path: Path) -> None:
+    storage = CompactionLog(tmp_path / "db")
+    store = await open_store(storage, window=10)
+    for i in range(300):
+        await store.write("ADDED", RES, "default", f"n{i}", cm(f"n{i}"))
+    store._compact()
+    reader = sqlite3.connect(tmp_path / "db")  # the store's connection is its thread's
+
+    async def compacted() -> bool:
+        return int(reader.execute("SELECT COUNT(*) FROM events").fetchone()[0]) <= 10
+
+    assert await eventually(compacted)
+    reader.close()
+    assert sum(d for _, d in storage.dropped) == 290
+    for written, dropped in storage.dropped:  # never hundreds of rows in one statement
+        assert dropped <= (max(2 * written, MIN_SLICE) if written else IDLE_SLICE)
     await store.close()
 
 

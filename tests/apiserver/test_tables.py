@@ -8,13 +8,15 @@ from typing import Any
 import pytest
 
 from mizzen.apiserver.resources import ResourceInfo, builtin_resources
+from mizzen.apiserver.tablerows import to_table
 from mizzen.apiserver.tables import (
     Column,
     Printer,
+    Since,
     human_duration,
-    parse_accept,
     pod_status,
-    to_table,
+    printer_for,
+    since,
 )
 
 NOW = datetime(2025, 1, 10, 12, 0, 0, tzinfo=UTC)
@@ -296,25 +298,6 @@ def test_event_cells() -> None:
             new_style["Object"]) == ("5s", 1, "kubelet, n1", "node")
 
 
-def test_table_envelope_and_row_objects() -> None:
-    obj = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": meta("cm"), "data": {}}
-    t = to_table(info("configmaps"), [obj], resource_version="42", continue_token="abc",
-                 remaining=3, now=NOW)
-    assert (t["kind"], t["apiVersion"]) == ("Table", "meta.k8s.io/v1")
-    assert t["metadata"] == {"resourceVersion": "42", "continue": "abc",
-                             "remainingItemCount": 3}
-    assert t["rows"][0]["object"] == {"kind": "PartialObjectMetadata",
-                                      "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
-    full = to_table(info("configmaps"), [obj], resource_version="1", include_object="Object",
-                    now=NOW)
-    assert full["metadata"] == {"resourceVersion": "1"}
-    assert full["rows"][0]["object"] is obj
-    bare = to_table(info("configmaps"), [obj], resource_version="1", include_object="None",
-                    now=NOW)
-    assert "object" not in bare["rows"][0]
-    assert to_table(info("configmaps"), [], resource_version="1", now=NOW)["rows"] == []
-
-
 def test_custom_resources_use_name_age_or_a_given_printer() -> None:
     crd = ResourceInfo("example.com", "v1", "widgets", "Widget", "widget", True, custom=True)
     obj = {"metadata": meta("w", 90), "spec": {"size": 3}}
@@ -322,37 +305,18 @@ def test_custom_resources_use_name_age_or_a_given_printer() -> None:
     assert [c["name"] for c in t["columnDefinitions"]] == ["Name", "Age"]
     assert t["rows"][0]["cells"] == ["w", "90s"]
     printer = Printer((Column("Name", format="name"), Column("Size", "integer")),
-                      lambda o, now: [o["metadata"]["name"], o["spec"]["size"]])
+                      lambda o: [o["metadata"]["name"], o["spec"]["size"]])
     t = to_table(crd, [obj], resource_version="1", now=NOW, printer=printer)
     assert t["rows"][0]["cells"] == ["w", 3]
 
 
-def test_naive_now_and_missing_timestamps() -> None:
-    naive = NOW.replace(tzinfo=None)
-    t = to_table(info("configmaps"), [{"metadata": {"name": "a"}}], resource_version="1",
-                 now=naive)
-    assert t["rows"][0]["cells"] == ["a", 0, "<unknown>"]
-
-
-KUBECTL = ("application/json;as=Table;v=v1;g=meta.k8s.io,"
-           "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json")
-
-
-@pytest.mark.parametrize(("accept", "mode"), [
-    (KUBECTL, "table"),
-    ("application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json", "json"),
-    ("application/json;as=Table;v=v1beta1;g=meta.k8s.io", "json"),
-    ("application/json", "json"),
-    ("", "json"),
-    ("*/*", "json"),
-    ("application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io," + KUBECTL, "table"),
-    ("application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json",
-     "partial"),
-    ("application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io", "partial"),
-    ("application/json, application/json;as=Table;v=v1;g=meta.k8s.io", "json"),
-    ("application/json;q=0.5, application/json;as=Table;v=v1;g=meta.k8s.io", "table"),
-    ("application/json;as=Table;v=v1;g=meta.k8s.io;q=0, application/json", "json"),
-    ("application/json; as=Table; v=v1; g=meta.k8s.io", "table"),
-])
-def test_parse_accept(accept: str, mode: str) -> None:
-    assert parse_accept(accept) == mode
+def test_cells_that_read_the_clock_are_rendered_at_each_now() -> None:
+    """Printers are functions of the object alone: ages are Since cells, text at render."""
+    pod = {"metadata": meta("p", 30), "status": {"containerStatuses": [
+        {"name": "c", "restartCount": 2, "ready": True, "state": {"running": {}},
+         "lastState": {"terminated": {"finishedAt": ts(90)}}}]},
+        "spec": {"containers": [{"name": "c"}]}}
+    raw = [c for c in printer_for(info("pods")).cells(pod) if isinstance(c, Since)]
+    assert [c.text(NOW) for c in raw] == ["2 (90s ago)", "30s"]
+    assert [c.text(NOW + timedelta(minutes=10)) for c in raw] == ["2 (11m ago)", "10m"]
+    assert since(None) == "<unknown>" and since(ts(5)) == Since(NOW - timedelta(seconds=5))

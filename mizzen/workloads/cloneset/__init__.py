@@ -15,12 +15,15 @@ One concept per module, pure ones first::
     revision     ControllerRevisions: names, equality, current/update, history
     instances    a pod and its PVCs: one instance id; PVC reuse and cleanup
     status       status counts, Progressing and RolloutBlocked conditions
+    facts        what the planner reads from each pod, memoised per pod version
     decision     the planner's vocabulary: Observed, CloneSetPlan, Write kinds
     refresh      step: in-place updates followed up, lifecycle states moved on
     scale        step: create / delete / specified delete
     update       step: in place or recreate, within partition and budgets
     plan         Observed -> CloneSetPlan (pure; the steps in upstream's order)
     handlers     owned objects' events -> CloneSet keys; shared informers; expectations
+    pacing       how often a big CloneSet is planned
+    creation     the executor of a create: instances, PVCs first, slow start
     controller   CloneSetController (one kind of write per pass) and
                  add_cloneset_controller(manager, options)
 

@@ -11,11 +11,22 @@ Building and running it::
 what it owns from the shared caches, parses its spec (either served version:
 objects are read as the v1beta1 storage version), asks the planner for the
 pass's one :class:`~mizzen.workloads.cloneset.decision.Write` and makes it —
-one small method per kind, no decisions of its own beyond "which instance
-ids" (a random choice the planner leaves to the executor's generator, which
-tests seed).
+one small method per kind (creating, which has more to it, in
+:mod:`~mizzen.workloads.cloneset.creation`), no decisions of its own beyond
+"which instance ids" (a random choice the planner leaves to the executor's
+generator, which tests seed).  Patches go out status first, then the rest
+(``decision.in_write_order``).
 
-**Expectations.**  Every create, delete and patch is recorded before (or,
+**Cost.**  The controller owns the planner's per-pod facts memo
+(:mod:`~mizzen.workloads.cloneset.facts`: derived once per pod version,
+dropped when the pod is deleted) and passes it in with every
+:class:`~mizzen.workloads.cloneset.decision.Observed`; it times each pass
+(observing and planning) and paces a CloneSet whose passes are expensive
+(:mod:`~mizzen.workloads.cloneset.pacing`).  Waiting for expectations is
+decided before observing, so those passes cost nothing.
+
+**Expectations** (:class:`~mizzen.workloads.cloneset.handlers.Written`).
+Every create, delete and patch is recorded before (or,
 for a create whose name the response gives, right after) it is sent, per
 kind of object, and the planner waits while any is pending.  An update is
 expected only if the cache has not already seen the response's
@@ -52,25 +63,24 @@ from mizzen.cluster.podutil import (
     selector_matches,
 )
 from mizzen.runtime.clock import Clock
-from mizzen.runtime.events import NORMAL, WARNING, EventRecorder
+from mizzen.runtime.events import WARNING, EventRecorder
 from mizzen.runtime.expectations import Expectations
 from mizzen.runtime.handlers import enqueue_mapped, resource_version_changed
 from mizzen.runtime.informer import FuncHandler
 from mizzen.runtime.manager import Manager
 from mizzen.runtime.reconcile import Request, Result, TerminalError
+from mizzen.workloads.cloneset.creation import Creator
 from mizzen.workloads.cloneset.decision import CloneSetPlan, Event, Observed, PodPatch, Write
 from mizzen.workloads.cloneset.facts import DEFAULT_CAPACITY, FactsMemo
 from mizzen.workloads.cloneset.handlers import (
     CLONESETS,
     Informers,
-    Seen,
+    Written,
     informers,
     to_cloneset,
 )
-from mizzen.workloads.cloneset.instances import new_instances
 from mizzen.workloads.cloneset.pacing import Pacer, PacingOptions
-from mizzen.workloads.cloneset.plan import BURST, plan, slow_start_batches
-from mizzen.workloads.cloneset.revision import template_of
+from mizzen.workloads.cloneset.plan import plan
 
 __all__ = ["COMPONENT", "CloneSetController", "CloneSetOptions", "add_cloneset_controller"]
 
@@ -115,26 +125,14 @@ class CloneSetController:
         self._clock = clock
         self._recorder = recorder
         self._rng = random.Random(self.options.seed)
-        timeout = self.options.expectations_timeout
-        self.pod_expectations = Expectations(clock, timeout)
-        self.pvc_expectations = Expectations(clock, timeout)
-        self.revision_expectations = Expectations(clock, timeout)
-        self._own = Expectations(clock, timeout)  # our status writes, keyed by CloneSet
+        self.written = Written(clock, self.options.expectations_timeout, sources)
         self._collisions: dict[Request, int] = {}
         self.passes: dict[str, int] = {}
         self.facts = FactsMemo(self.options.facts_capacity)
         self._pacer = Pacer(self.options.pacing)
+        self._creator = Creator(client, sources, self.written, self._rng, clock.now, self._event)
         sources.pods.add_handler(FuncHandler(delete=self._pod_deleted))
-        sources.pods.add_handler(Seen(self.pod_expectations).handler())
-        sources.pvcs.add_handler(Seen(self.pvc_expectations).handler())
-        sources.revisions.add_handler(Seen(self.revision_expectations).handler())
-        sources.clonesets.add_handler(FuncHandler(update=self._cs_updated,
-                                                  delete=self._cs_deleted))
-
-    def _cs_updated(self, old: Obj, new: Obj) -> None:
-        meta = new.get("metadata") or {}
-        self._own.observe_update(Request.of(new), str(meta.get("name")),
-                                 str(meta.get("resourceVersion", "")))
+        sources.clonesets.add_handler(FuncHandler(delete=self._cs_deleted))
 
     def _cs_deleted(self, cs: Obj) -> None:
         self._forget(Request.of(cs))
@@ -143,23 +141,9 @@ class CloneSetController:
         self.facts.forget(str((pod.get("metadata") or {}).get("uid") or ""))
 
     def _forget(self, key: Request) -> None:
-        for exp in (self.pod_expectations, self.pvc_expectations, self.revision_expectations,
-                    self._own):
-            exp.forget(key)
+        self.written.forget(key)
         self._collisions.pop(key, None)
         self._pacer.forget(key)
-
-    def _satisfied(self, key: Request) -> bool:
-        return all([self.pod_expectations.satisfied(key), self.pvc_expectations.satisfied(key),
-                    self.revision_expectations.satisfied(key)])
-
-    def _expectation_deadline(self, key: Request) -> float:
-        """Seconds until the oldest pending expectation times out (then a pass must look
-        again even if the event it waits for never comes), as upstream requeues."""
-        ages = [pending.age for exp in (self.pod_expectations, self.pvc_expectations,
-                                        self.revision_expectations)
-                if (pending := exp.pending(key)) is not None]
-        return max(self.options.expectations_timeout - max(ages, default=0.0), 1.0)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -180,7 +164,7 @@ class CloneSetController:
         collisions = max(int(status.get("collisionCount") or 0),
                          self._collisions.get(request, 0))
         return Observed(cs, spec, pods, pvcs, revisions, {_name(r): r for r in all_revisions},
-                        collisions, self._satisfied(request), self._clock.now(), self.facts)
+                        collisions, self.written.satisfied(request), self._clock.now(), self.facts)
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -189,10 +173,10 @@ class CloneSetController:
         if cs is None:
             self._forget(request)
             return Result()
-        if not self._own.satisfied(request):
+        if not self.written.status.satisfied(request):
             return Result()  # our last status write is not in the cache yet
-        if not self._satisfied(request):  # what plan() would say, without observing
-            return Result(self._expectation_deadline(request))
+        if not self.written.satisfied(request):  # what plan() would say, without observing
+            return Result(self.written.deadline(request))
         started = self._clock.monotonic()
         wait = self._pacer.wait(request, started)
         if wait > 0:
@@ -205,7 +189,7 @@ class CloneSetController:
         decision = plan(observed)
         self._pacer.record(request, started, self._clock.monotonic())
         if decision.step == "wait":
-            return Result(self._expectation_deadline(request))
+            return Result(self.written.deadline(request))
         self.passes[decision.step] = self.passes.get(decision.step, 0) + 1
         log.debug("cloneset %s: %s (%s)", request, decision.step, decision.write)
         if decision.collision_count > self._collisions.get(request, 0):
@@ -230,7 +214,7 @@ class CloneSetController:
         elif write == Write.REVISION:
             await self._revision(request, decision)
         elif write == Write.CREATE:
-            await self._create(request, cs, decision)
+            await self._creator.create(request, cs, decision)
         elif write == Write.STATUS and decision.status is not None:
             await self._write_status(request, cs, decision.status)
         elif write == Write.SPEC and decision.pods_to_delete is not None:
@@ -238,8 +222,8 @@ class CloneSetController:
                     "spec": {"scaleStrategy": {"podsToDelete": list(decision.pods_to_delete)}}}
             await self.client.patch(CLONESETS, request.name, body, request.namespace)
         elif write == Write.HISTORY:
-            self.revision_expectations.expect_delete(request, *decision.history)
-            await self._each(request, self.revision_expectations, CONTROLLERREVISIONS,
+            self.written.revisions.expect_delete(request, *decision.history)
+            await self._each(request, self.written.revisions, CONTROLLERREVISIONS,
                              decision.history)
 
     # -- the writes ----------------------------------------------------------------------
@@ -263,24 +247,43 @@ class CloneSetController:
                 if exc.not_found:
                     continue
                 raise
-            self._expect_update(self.pod_expectations, request,
+            self._expect_update(self.written.pods, request,
                                 self.sources.pods.cache.get(name, request.namespace), written)
 
     async def _patch(self, request: Request, patches: tuple[PodPatch, ...]) -> None:
+        """Each pod's patches in order (``decision.in_write_order``: its status first), pods
+        side by side — no pod waits for another's status — and a chained patch only after
+        its pod's status patch succeeded, on the version that returned."""
+        versions: dict[str, str] = {}  # pod -> resourceVersion its status write returned
+
         async def one(p: PodPatch) -> None:
-            res, exp, cache = (PVCS, self.pvc_expectations, self.sources.pvcs.cache) if p.pvc \
-                else (PODS, self.pod_expectations, self.sources.pods.cache)
+            res, exp, cache = (PVCS, self.written.pvcs, self.sources.pvcs.cache) if p.pvc \
+                else (PODS, self.written.pods, self.sources.pods.cache)
+            body = p.body
+            if p.chained:
+                body = {**body, "metadata": {**body.get("metadata", {}),
+                                             "resourceVersion": versions[p.name]}}
             try:
-                written = await self.client.patch(res, p.name, p.body, request.namespace,
+                written = await self.client.patch(res, p.name, body, request.namespace,
                                                   patch_type=p.patch_type,
                                                   subresource=p.subresource)
             except ApiError as exc:
                 if exc.not_found:
                     return
                 raise
+            if p.subresource == "status":
+                versions[p.name] = str(written["metadata"].get("resourceVersion", ""))
             self._expect_update(exp, request, cache.get(p.name, request.namespace), written)
 
-        await self._gather([one(p) for p in patches])
+        async def in_turn(mine: list[PodPatch]) -> None:
+            for p in mine:
+                if not p.chained or p.name in versions:
+                    await one(p)
+
+        by_pod: dict[tuple[str, bool], list[PodPatch]] = {}
+        for p in patches:
+            by_pod.setdefault((p.name, p.pvc), []).append(p)
+        await self._gather([in_turn(mine) for mine in by_pod.values()])
 
     async def _gather(self, calls: list[Any]) -> None:
         results = await asyncio.gather(*calls, return_exceptions=True)
@@ -303,18 +306,18 @@ class CloneSetController:
     async def _delete(self, request: Request, pods: tuple[str, ...],
                       pvcs: tuple[str, ...]) -> None:
         if pods:
-            self.pod_expectations.expect_delete(request, *pods)
-            await self._each(request, self.pod_expectations, PODS, pods)
+            self.written.pods.expect_delete(request, *pods)
+            await self._each(request, self.written.pods, PODS, pods)
         if pvcs:
-            self.pvc_expectations.expect_delete(request, *pvcs)
-            await self._each(request, self.pvc_expectations, PVCS, pvcs)
+            self.written.pvcs.expect_delete(request, *pvcs)
+            await self._each(request, self.written.pvcs, PVCS, pvcs)
 
     async def _revision(self, request: Request, decision: CloneSetPlan) -> None:
         if decision.revision_bump is not None:
             name, number = decision.revision_bump
             written = await self.client.patch(CONTROLLERREVISIONS, name, {"revision": number},
                                               request.namespace)
-            self._expect_update(self.revision_expectations, request,
+            self._expect_update(self.written.revisions, request,
                                 self.sources.revisions.cache.get(name, request.namespace),
                                 written)
             return
@@ -328,60 +331,7 @@ class CloneSetController:
                 self._collisions[request] = decision.collision_count + 1
             raise
         if self.sources.revisions.cache.get(_name(created), request.namespace) is None:
-            self.revision_expectations.expect_create(request, _name(created))
-
-    async def _create(self, request: Request, cs: Obj, decision: CloneSetPlan) -> None:
-        ns, uid = request.namespace, str(cs["metadata"]["uid"])
-        templates: dict[str, Obj] = {}
-        for revision_name, _ in decision.create:
-            revision = self.sources.revisions.cache.get(revision_name, ns)
-            if revision is None:
-                return  # deleted meanwhile: its event brings us back
-            templates[revision_name] = template_of(revision)
-        bodies = new_instances(cs, parse_spec(cs), decision.create, templates,
-                               self.sources.pods.cache.by_index(BY_CONTROLLER, uid),
-                               self.sources.pvcs.cache.by_index(BY_CONTROLLER, uid), self._rng,
-                               self._clock.now(), CLONESETS.api_version, CLONESETS.kind)
-        # A reused id whose old pod is still terminating: created once that pod is gone.
-        bodies = [(pod, claims) for pod, claims in bodies
-                  if self.sources.pods.cache.get(_name(pod), ns) is None]
-        for pod, claims in bodies:
-            self.pod_expectations.expect_create(request, _name(pod))
-            if claims:
-                self.pvc_expectations.expect_create(request, *(_name(c) for c in claims))
-        queue = list(bodies)
-        for size in slow_start_batches(min(len(queue), BURST)):
-            batch, queue = queue[:size], queue[size:]
-            results = await asyncio.gather(*(self._create_one(request, cs, pod, claims)
-                                             for pod, claims in batch),
-                                           return_exceptions=True)
-            errors = [r for r in results if isinstance(r, BaseException)]
-            if errors:
-                for pod, claims in queue:  # never sent: no event will come
-                    self.pod_expectations.observe_create(request, _name(pod))
-                    for claim in claims:
-                        self.pvc_expectations.observe_create(request, _name(claim))
-                raise errors[0]
-
-    async def _create_one(self, request: Request, cs: Obj, pod: Obj, claims: list[Obj]) -> None:
-        ns = request.namespace
-        try:
-            for claim in claims:
-                try:
-                    await self.client.create(PVCS, claim, ns)
-                except ApiError as exc:
-                    if not exc.already_exists:
-                        raise
-                    self.pvc_expectations.observe_create(request, _name(claim))
-            await self.client.create(PODS, pod, ns)
-        except BaseException as exc:
-            self.pod_expectations.observe_create(request, _name(pod))
-            for claim in claims:
-                self.pvc_expectations.observe_create(request, _name(claim))
-            self._event(cs, Event(WARNING, "FailedCreate",
-                                  f"failed to create pod {_name(pod)}: {exc}"))
-            raise
-        self._event(cs, Event(NORMAL, "SuccessfulCreate", f"succeed to create pod {_name(pod)}"))
+            self.written.revisions.expect_create(request, _name(created))
 
     async def _write_status(self, request: Request, cs: Obj, status: Obj) -> None:
         # A merge patch: fields the new status lacks (conditions) are removed explicitly.
@@ -389,7 +339,7 @@ class CloneSetController:
         written = await self.client.patch(CLONESETS, request.name, {"status": body},
                                           request.namespace, subresource="status")
         cached = self.sources.clonesets.cache.get(request.name, request.namespace)
-        self._expect_update(self._own, request, cached, written)
+        self._expect_update(self.written.status, request, cached, written)
 
     def _event(self, cs: Obj, event: Event) -> None:
         if self._recorder is not None:

@@ -37,7 +37,7 @@ from mizzen.workloads.cloneset.facts import FactsMemo
 from mizzen.workloads.cloneset.status import Blocked
 
 __all__ = ["CLONESETS", "CloneSetPlan", "Event", "Observed", "Pass", "PodPatch", "Write",
-           "split_patches"]
+           "in_write_order"]
 
 Obj = dict[str, Any]
 
@@ -128,6 +128,10 @@ class PodPatch:
     subresource: str = ""
     # Patch a PVC rather than a pod.
     pvc: bool = False
+    # Sent once this pass's status patch of the same pod succeeded, with the
+    # resourceVersion that write returned in place of the body's (the in-place patch
+    # after InPlaceUpdateReady=False: both computed from one version of the pod).
+    chained: bool = False
 
     @property
     def patch_type(self) -> str:
@@ -192,8 +196,13 @@ class CloneSetPlan:
     collision_count: int = 0
 
 
-def split_patches(patches: Sequence[PodPatch]) -> tuple[PodPatch, ...]:
-    """The patches one pass writes: the ``status`` ones if there are any (they come first:
-    a readiness hold must be in place before the label that needs it), else the rest."""
-    status = tuple(p for p in patches if p.subresource == "status")
-    return status or tuple(patches)
+def in_write_order(patches: Sequence[PodPatch]) -> tuple[PodPatch, ...]:
+    """``patches`` in the order the executor writes each pod's: its ``status`` patch before
+    its labels and spec — ``InPlaceUpdateReady=False`` before the image, ``True`` before the
+    lifecycle state leaves ``Updating`` — as upstream writes them in one reconcile (pods go
+    side by side: no pod's writes wait for another's).  A label
+    that needs a readiness hold *in the cache* (lifecycle ``markPodNotReady``) is never in
+    the same pass as that hold: the lifecycle decisions return the hold alone, and the label
+    once the hold is seen."""
+    status = tuple(p for p in patches if p.subresource == "status" and not p.pvc)
+    return status + tuple(p for p in patches if p.subresource != "status" or p.pvc)

@@ -195,20 +195,28 @@ class _Counts:
 
 
 def _count(spec: CloneSetSpec, pods: Sequence[Obj], now: datetime,
-           is_updated: Callable[[Obj], bool], memo: FactsMemo) -> tuple[_Counts, _Counts]:
+           is_updated: Callable[[Obj], bool] | None, memo: FactsMemo, update_revision: str,
+           preparing_update_is_new: bool) -> tuple[_Counts, _Counts]:
     new, old = _Counts(), _Counts()
     named, min_ready = spec.pods_to_delete, spec.min_ready_seconds
-    for pod in pods:
-        f = memo.of(pod)
-        side = new if is_updated(pod) else old
+    facts = memo.all(pods)
+    if is_updated is not None:
+        sides = [is_updated(pod) for pod in pods]
+    else:
+        rev_hash, preparing = update_revision.rpartition("-")[2], LifecycleState.PREPARING_UPDATE
+        sides = [f.revision == update_revision or f.revision_hash == rev_hash
+                 or (preparing_update_is_new and f.lifecycle == preparing) for f in facts]
+    deleting = LifecycleState.PREPARING_DELETE
+    for f, updated in zip(facts, sides, strict=True):
+        side = new if updated else old
         side.total += 1
-        if f.lifecycle == LifecycleState.PREPARING_DELETE:
+        if f.lifecycle == deleting:
             side.pre_deleting += 1
             continue
         side.active += 1
         if f.specified_delete or f.name in named:
             side.to_delete += 1
-        elif not f.available(min_ready, now):
+        elif not (f.available_base if min_ready == 0 else f.available(min_ready, now)):
             side.unavailable += 1
     return new, old
 
@@ -244,7 +252,8 @@ def _surge(limits: Limits, new: _Counts, old: _Counts, unavailable: int, old_dif
 def calculate_diffs(spec: CloneSetSpec, pods: Sequence[Obj], current_revision: str,
                     update_revision: str, now: datetime, *,
                     is_updated: Callable[[Obj], bool] | None = None,
-                    partition_rollback: bool = False, facts: FactsMemo | None = None) -> Diffs:
+                    partition_rollback: bool = False, facts: FactsMemo | None = None,
+                    preparing_update_is_new: bool = False) -> Diffs:
     """The scale and update numbers for ``spec`` given its active ``pods``.
 
     ``pods``: the CloneSet's active pods (owned, not terminating).  ``now``: the
@@ -254,13 +263,15 @@ def calculate_diffs(spec: CloneSetSpec, pods: Sequence[Obj], current_revision: s
     ``CloneSetPartitionRollback`` gate (default off): when on and the revisions differ,
     a partition raised above the old pods' count moves new pods back
     (``update_num < 0``) and surge may add old pods.  ``facts``: the memo to read pods
-    through.  See the module docstring for the rules and where they differ from upstream.
+    through.  ``preparing_update_is_new`` (without ``is_updated``): count as
+    :func:`scaling_is_updated` does, without a call per pod.  See the module docstring for
+    the rules and where they differ from upstream.
     """
     memo = memo_or_new(facts)
     limits = resolve_limits(spec)
     replicas, partition = limits.replicas, limits.partition
-    new, old = _count(spec, pods, now, is_updated or (
-        lambda pod: label_matches(memo.of(pod).revision, update_revision)), memo)
+    new, old = _count(spec, pods, now, is_updated, memo, update_revision,
+                      preparing_update_is_new)
 
     old_diff = old.active - partition
     new_diff = new.active - (replicas - partition)

@@ -30,7 +30,7 @@ the pure functions that pass no memo get a fresh one per call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -85,8 +85,9 @@ class PodFacts:
     active: bool
     # deletionTimestamp is set.
     terminating: bool
-    # The controller-revision-hash label ("" when absent).
+    # The controller-revision-hash label ("" when absent), and its part after the last "-".
     revision: str
+    revision_hash: str
     # The lifecycle state label ("" when absent).
     lifecycle: str
     # The specified-delete label is present (podsToDelete is the spec's: not here).
@@ -161,6 +162,7 @@ def pod_facts(pod: Mapping[str, Any]) -> PodFacts:
     meta = pod.get("metadata") or {}
     labels: Mapping[str, str] = meta.get("labels") or _EMPTY
     lifecycle = str(labels.get(LIFECYCLE_STATE, "") or "")
+    revision = str(labels.get(CONTROLLER_REVISION_HASH) or "")
     active, ready = is_active(pod), is_ready(pod)
     inplace_ready = condition_status(pod, INPLACE_UPDATE_READY)
     completed, in_grace, inplace_quiet = _inplace(pod)
@@ -173,7 +175,8 @@ def pod_facts(pod: Mapping[str, Any]) -> PodFacts:
         labels=labels,
         active=active,
         terminating=is_terminating(pod),
-        revision=str(labels.get(CONTROLLER_REVISION_HASH) or ""),
+        revision=revision,
+        revision_hash=revision.rpartition("-")[2],
         lifecycle=lifecycle,
         specified_delete=SPECIFIED_DELETE in labels,
         in_grace=in_grace,
@@ -207,8 +210,22 @@ class FactsMemo:
         self.capacity = max(capacity, 1)
         self._by_uid: dict[str, tuple[Mapping[str, Any], PodFacts]] = {}
         self._by_id: dict[int, tuple[Mapping[str, Any], PodFacts]] = {}
+        self._last: tuple[Sequence[Mapping[str, Any]], list[PodFacts]] | None = None
         # Derivations (misses) so far, for tests and benchmarks.
         self.derived = 0
+
+    def all(self, pods: Sequence[Mapping[str, Any]]) -> Sequence[PodFacts]:
+        """The facts of each of ``pods``, in order.  For a tuple (immutable: the same
+        object has the same pods) the answer is kept until the next tuple is asked about,
+        so the steps of a pass, each handed the pass's one tuple of active pods, look every
+        pod up once between them."""
+        last = self._last
+        if last is not None and last[0] is pods:
+            return last[1]
+        out = [self.of(pod) for pod in pods]
+        if isinstance(pods, tuple):
+            self._last = (pods, out)
+        return out
 
     def of(self, pod: Mapping[str, Any]) -> PodFacts:
         """The facts of ``pod`` (derived now if this version was not seen)."""

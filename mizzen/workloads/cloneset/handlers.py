@@ -16,7 +16,9 @@ ReplicaSet controller and the kubelet simulator use.
 creates, deletes and updates of owned objects are observed under the owning
 CloneSet's key, each kind in its own :class:`~mizzen.runtime.expectations.Expectations`
 (pod and PVC names never collide, but keeping them apart makes a pending
-expectation easy to read in a log).
+expectation easy to read in a log).  :class:`Written` holds the four the
+controller keeps — pods, PVCs, ControllerRevisions, and its own status writes
+to each CloneSet — and says whether a pass may plan yet.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from mizzen.client.resources import CONTROLLERREVISIONS, PODS, PVCS
 from mizzen.cluster.podutil import BY_CONTROLLER, by_controller, controlled_by
+from mizzen.runtime.clock import Clock
 from mizzen.runtime.expectations import Expectations
 from mizzen.runtime.handlers import Mapper
 from mizzen.runtime.informer import FuncHandler, SharedInformer
@@ -34,7 +37,7 @@ from mizzen.runtime.manager import Manager
 from mizzen.runtime.reconcile import Request
 from mizzen.workloads.cloneset.decision import CLONESETS
 
-__all__ = ["CLONESETS", "Informers", "Seen", "informers", "to_cloneset"]
+__all__ = ["CLONESETS", "Informers", "Seen", "Written", "informers", "to_cloneset"]
 
 Obj = dict[str, Any]
 
@@ -109,3 +112,42 @@ class Seen:
         owner = _owner(obj)
         if owner is not None:
             self.expectations.observe_delete(owner, self._name(obj))
+
+
+class Written:
+    """Our writes the caches must show before a pass may plan: pods, PVCs and
+    ControllerRevisions (keyed by the owning CloneSet) and our status writes (by CloneSet)."""
+
+    def __init__(self, clock: Clock, timeout: float, sources: Informers) -> None:
+        self.timeout = timeout
+        self.pods = Expectations(clock, timeout)
+        self.pvcs = Expectations(clock, timeout)
+        self.revisions = Expectations(clock, timeout)
+        self.status = Expectations(clock, timeout)
+        sources.pods.add_handler(Seen(self.pods).handler())
+        sources.pvcs.add_handler(Seen(self.pvcs).handler())
+        sources.revisions.add_handler(Seen(self.revisions).handler())
+        sources.clonesets.add_handler(FuncHandler(update=self._cloneset_updated))
+
+    def _cloneset_updated(self, old: Obj, new: Obj) -> None:
+        meta = new.get("metadata") or {}
+        self.status.observe_update(Request.of(new), str(meta.get("name")),
+                                   str(meta.get("resourceVersion", "")))
+
+    def _owned(self) -> tuple[Expectations, ...]:
+        return self.pods, self.pvcs, self.revisions
+
+    def satisfied(self, key: Request) -> bool:
+        """Every create, delete and update of owned objects is in the caches."""
+        return all([exp.satisfied(key) for exp in self._owned()])
+
+    def deadline(self, key: Request) -> float:
+        """Seconds until the oldest pending expectation times out (then a pass must look
+        again even if the event it waits for never comes), as upstream requeues."""
+        ages = [pending.age for exp in self._owned()
+                if (pending := exp.pending(key)) is not None]
+        return max(self.timeout - max(ages, default=0.0), 1.0)
+
+    def forget(self, key: Request) -> None:
+        for exp in (*self._owned(), self.status):
+            exp.forget(key)

@@ -23,13 +23,21 @@ the steps are tried in this order and the first with something to write wins:
     ends, a grace period ends or the progress deadline passes.
 
 Steps 5–7 are skipped while the CloneSet is being deleted (the garbage
-collector removes its pods).  Unlike upstream, the status is not written in
-the same pass as a scale or update write: the next pass writes it, from a
-cache that has seen the write, so it never counts pods about to change.
+collector removes its pods).  When the refresh step has patches and the scale
+step nothing to write, the update step's patches join them in the same pass,
+as upstream refreshes and updates pods in one reconcile: pods whose refresh
+write is pending are unavailable in the cache (``InPlaceUpdateReady`` False,
+lifecycle not Normal, or not Ready), so the update step's budget can only be
+too cautious, never overspent — and a rollout does not wait for a stream of
+kubelet statuses to dry up before it starts the next pods.  Unlike upstream,
+the status is not written in the same pass as a scale or update write: the
+next pass writes it, from a cache that has seen the write, so it never counts
+pods about to change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -44,7 +52,9 @@ from mizzen.workloads.cloneset.decision import (
     Pass,
     PodPatch,
     Write,
+    in_write_order,
 )
+from mizzen.workloads.cloneset.facts import PodFacts
 from mizzen.workloads.cloneset.instances import pvc_cleanup
 from mizzen.workloads.cloneset.refresh import refresh_pods
 from mizzen.workloads.cloneset.revision import history_to_delete, plan_revisions, template_of
@@ -57,7 +67,7 @@ from mizzen.workloads.cloneset.status import (
     condition,
     needs_update,
 )
-from mizzen.workloads.cloneset.update import LIFECYCLE_HOOK, update
+from mizzen.workloads.cloneset.update import LIFECYCLE_HOOK, Updated, update
 from mizzen.workloads.lifecycle import is_hooked
 
 __all__ = ["BURST", "plan", "slow_start_batches"]
@@ -77,13 +87,23 @@ def _hand_over(pvc: str, pod: Obj, cloneset_uid: str) -> PodPatch:
     return PodPatch(pvc, body, pvc=True)
 
 
-def _prelude(o: Observed) -> CloneSetPlan | None:
+def _matcher(selector: Mapping[str, Any] | None) -> Callable[[Mapping[str, str]], bool]:
+    """``selector_matches(selector, labels)`` as a function of ``labels``, without a call
+    per label for the common selector of one ``matchLabels`` pair."""
+    if selector is not None and not selector.get("matchExpressions"):
+        wanted = tuple((selector.get("matchLabels") or {}).items())
+        if len(wanted) == 1:
+            key, value = wanted[0]
+            return lambda labels: labels.get(key) == value
+    return lambda labels: selector_matches(selector, labels)
+
+
+def _prelude(o: Observed, facts: Sequence[PodFacts]) -> CloneSetPlan | None:
     """Steps 2 and 3 (release, pvcs)."""
     if is_terminating(o.cloneset):
         return None
-    selector, memo = o.spec.selector, o.facts
-    release = tuple(f.name for p in o.pods if not (f := memo.of(p)).terminating
-                    and not selector_matches(selector, f.labels))
+    selected = _matcher(o.spec.selector)
+    release = tuple(f.name for f in facts if not f.terminating and not selected(f.labels))
     if release:
         return CloneSetPlan(Write.RELEASE, "release", release=release)
     if not o.spec.pvc_reuse and o.pvcs:
@@ -100,14 +120,28 @@ def _delete_hold(p: Pass) -> Blocked | None:
     lifecycle = p.spec.lifecycle
     if lifecycle is None or lifecycle.pre_delete is None:
         return None
-    held = sorted(_name(pod) for pod in p.active
-                  if p.facts.of(pod).lifecycle == LifecycleState.PREPARING_DELETE
+    held = sorted(f.name for pod, f in zip(p.active, p.facts.all(p.active), strict=True)
+                  if f.lifecycle == LifecycleState.PREPARING_DELETE
                   and is_hooked(pod, lifecycle.pre_delete))
     if not held:
         return None
     return Blocked(LIFECYCLE_HOOK, f"pods {', '.join(held[:3])}"
                                    f"{' and more' if len(held) > 3 else ''} are held in "
                                    f"PreparingDelete by the preDelete hook")
+
+
+def _with_updates(refreshing: CloneSetPlan, updated: Updated) -> CloneSetPlan:
+    """The refresh patches and, in the same pass, the update step's (see the docstring),
+    unless the update step wants to patch a pod the refresh patches too."""
+    plan = updated.plan
+    if plan is None or plan.write != Write.PATCH:
+        return refreshing
+    names = {patch.name for patch in refreshing.patches}
+    if any(patch.name in names for patch in plan.patches):
+        return refreshing
+    return replace(refreshing, step=f"refresh+{plan.step}",
+                   patches=in_write_order((*refreshing.patches, *plan.patches)),
+                   events=(*refreshing.events, *plan.events))
 
 
 def _tail(o: Observed, p: Pass, collisions: int, blocked: Blocked | None,
@@ -144,7 +178,8 @@ def plan(o: Observed) -> CloneSetPlan:
     """Decide this pass (see the module docstring for the steps)."""
     if not o.satisfied:
         return CloneSetPlan(Write.NONE, "wait")
-    first = _prelude(o)
+    facts = o.facts.all(o.pods)
+    first = _prelude(o, facts)
     if first is not None:
         return first
     status = o.cloneset.get("status") or {}
@@ -161,19 +196,19 @@ def plan(o: Observed) -> CloneSetPlan:
         return replace(decided, update_revision=update_name, current_revision=current_name,
                        collision_count=revisions.collision_count, **changes)
 
-    memo = o.facts
-    active = tuple(pod for pod in o.pods if memo.of(pod).active)
+    active = tuple(pod for pod, f in zip(o.pods, facts, strict=True) if f.active)
     p = Pass(o, active, update_name, current_name,
              {_name(r): template_of(r) for r in o.revisions})
     blocked: Blocked | None = None
     waits: list[float] = []
     if not is_terminating(o.cloneset):
         refreshed = refresh_pods(p)
-        if refreshed.plan is not None:
-            return stamp(refreshed.plan)
         if refreshed.requeue_after is not None:
             waits.append(refreshed.requeue_after)
         scaled = scale(p)
+        if refreshed.plan is not None:
+            return stamp(refreshed.plan if scaled is not None
+                         else _with_updates(refreshed.plan, update(p)))
         if scaled is not None:
             return stamp(scaled)
         updated = update(p)

@@ -21,8 +21,11 @@ Per active pod, in this order, each a pure decision of the shared libraries:
    the update revision), Updated -> Normal (hook back in place) — skipped for
    a pod that already gets a pod patch from step 1 this pass.
 
-All ``pods/status`` patches of a pass go out together (one merged patch per
-pod); only when there are none do the pod patches go out.
+All patches of a pass go out in one pass, one merged ``pods/status`` patch per
+pod, the status patches first
+(:func:`~mizzen.workloads.cloneset.decision.in_write_order`): an update's
+``InPlaceUpdateReady=True`` and its lifecycle ``Updating -> Normal`` are one
+pass, in that order, as upstream's refresh writes them.
 
 **Only pods that can need a write are looked at.**  A pod whose memoised
 facts (:meth:`~mizzen.workloads.cloneset.facts.PodFacts.refresh_quiet`) say
@@ -37,13 +40,22 @@ whose kubelet status just arrived.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from mizzen.workloads.cloneset.decision import CloneSetPlan, Pass, PodPatch, Write, split_patches
+from mizzen.workloads.cloneset.decision import (
+    CloneSetPlan,
+    Pass,
+    PodPatch,
+    Write,
+    in_write_order,
+)
 from mizzen.workloads.cloneset.revision import label_matches
 from mizzen.workloads.inplace import RefreshKind, refresh
 from mizzen.workloads.lifecycle import Action, initial_patch, refresh_transition
 
-__all__ = ["Refreshed", "merge_status_patches", "refresh_pods"]
+__all__ = ["Refreshed", "merge_status_patches", "refresh_pod", "refresh_pods"]
+
+Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -79,39 +91,50 @@ def merge_status_patches(patches: list[PodPatch]) -> list[PodPatch]:
     return out
 
 
+def refresh_pod(p: Pass, pod: Obj) -> tuple[list[PodPatch], float | None]:
+    """The three decisions for one pod, in full (module docstring): its patches, and the
+    seconds after which to look again (a grace period running), if any."""
+    now, f = p.now, p.facts.of(pod)
+    name = f.name
+    patches: list[PodPatch] = []
+    wait: float | None = None
+    step = refresh(pod, now, p.update_revision)
+    if step.kind == RefreshKind.PATCH_STATUS and step.body is not None:
+        patches.append(PodPatch(name, step.body, "status"))
+    elif step.kind == RefreshKind.PATCH_POD and step.body is not None:
+        patches.append(PodPatch(name, step.body))
+    elif step.kind == RefreshKind.WAIT:
+        wait = step.requeue_after
+    ready = initial_patch(pod, now)
+    if ready is not None:
+        patches.append(PodPatch(name, ready, "status"))
+    if step.kind == RefreshKind.PATCH_POD:
+        return patches, wait
+    move = refresh_transition(pod, p.spec.lifecycle, now, completed=f.completed,
+                              at_update_revision=bool(f.revision) and label_matches(
+                                  f.revision, p.update_revision))
+    if move.action == Action.PATCH_STATUS and move.body is not None:
+        patches.append(PodPatch(name, move.body, "status"))
+    elif move.action == Action.PATCH and move.body is not None:
+        patches.append(PodPatch(name, move.body))
+    return patches, wait
+
+
 def refresh_pods(p: Pass) -> Refreshed:
     """The refresh write for this pass, if any pod needs one (see the module docstring)."""
-    now, lifecycle = p.now, p.spec.lifecycle
     patches: list[PodPatch] = []
     waits: list[float] = []
     memo = p.facts
-    for pod in p.active:
-        f = memo.of(pod)
+    for pod, f in zip(p.active, memo.all(p.active), strict=True):
         if f.refresh_quiet(p.update_revision):
             continue
-        name = f.name
-        step = refresh(pod, now, p.update_revision)
-        if step.kind == RefreshKind.PATCH_STATUS and step.body is not None:
-            patches.append(PodPatch(name, step.body, "status"))
-        elif step.kind == RefreshKind.PATCH_POD and step.body is not None:
-            patches.append(PodPatch(name, step.body))
-        elif step.kind == RefreshKind.WAIT and step.requeue_after is not None:
-            waits.append(step.requeue_after)
-        ready = initial_patch(pod, now)
-        if ready is not None:
-            patches.append(PodPatch(name, ready, "status"))
-        if step.kind == RefreshKind.PATCH_POD:
-            continue
-        move = refresh_transition(pod, lifecycle, now, completed=f.completed,
-                                  at_update_revision=bool(f.revision) and label_matches(
-                                      f.revision, p.update_revision))
-        if move.action == Action.PATCH_STATUS and move.body is not None:
-            patches.append(PodPatch(name, move.body, "status"))
-        elif move.action == Action.PATCH and move.body is not None:
-            patches.append(PodPatch(name, move.body))
+        more, wait = refresh_pod(p, pod)
+        patches += more
+        if wait is not None:
+            waits.append(wait)
     requeue = min(waits) if waits else None
     if not patches:
         return Refreshed(None, requeue)
-    chosen = split_patches(merge_status_patches(patches))
+    chosen = in_write_order(merge_status_patches(patches))
     return Refreshed(CloneSetPlan(Write.PATCH, "refresh", patches=chosen,
                                   requeue_after=requeue), requeue)

@@ -254,6 +254,8 @@ def history_to_delete(revisions: Sequence[Obj], pods: Iterable[Mapping[str, Any]
                       current_name: str, update_name: str, limit: int) -> list[str]:
     """Names of revisions to delete, oldest first, keeping ``limit`` unused ones."""
     in_use = {current_name, update_name}
+    if sum(1 for r in revisions if _name(r) not in in_use) <= max(limit, 0):
+        return []  # within the limit whatever the pods carry: no need to look at them
     labels = {pod_revision(p) for p in pods}
     history = [r for r in sort_revisions(revisions)
                if _name(r) not in in_use

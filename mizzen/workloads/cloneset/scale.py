@@ -82,8 +82,7 @@ def _marks_not_ready(lifecycle: Lifecycle | None) -> bool:
 def scale_diffs(p: Pass) -> Diffs:
     """The diffs the scale step works from (PreparingUpdate pods count as updated)."""
     return calculate_diffs(p.spec, p.active, p.current_revision, p.update_revision, p.now,
-                           is_updated=scaling_is_updated(p.update_revision, p.facts),
-                           facts=p.facts)
+                           facts=p.facts, preparing_update_is_new=True)
 
 
 def _remove(p: Pass, pods: Sequence[Obj], step: str) -> CloneSetPlan | None:
@@ -131,8 +130,7 @@ def scale(p: Pass) -> CloneSetPlan | None:
     spec, now, memo = p.spec, p.now, p.facts
     specified: list[Obj] = []
     pre_delete: list[Obj] = []
-    for pod in p.active:
-        f = memo.of(pod)
+    for pod, f in zip(p.active, memo.all(p.active), strict=True):
         if f.specified_delete or f.name in spec.pods_to_delete:
             specified.append(pod)
         if f.lifecycle == LifecycleState.PREPARING_DELETE:
@@ -188,6 +186,7 @@ def scale(p: Pass) -> CloneSetPlan | None:
                                     p.update_revision,
                                     old_revision_num=diffs.scale_down_num_old_revision,
                                     now=now, min_ready_seconds=spec.min_ready_seconds,
-                                    is_updated=scaling_is_updated(p.update_revision))
+                                    is_updated=scaling_is_updated(p.update_revision,
+                                                                  p.facts))
         return _remove(p, _ready_limited(p, victims, diffs.delete_ready_limit), "scale-down")
     return None

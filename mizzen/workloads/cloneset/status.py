@@ -63,7 +63,6 @@ from mizzen.api.intstr import partition_value
 from mizzen.api.kruise import INPLACE_UPDATE_READY
 from mizzen.cluster.podutil import is_ready, parse_time, rfc3339
 from mizzen.workloads.cloneset.facts import FactsMemo, memo_or_new
-from mizzen.workloads.cloneset.revision import label_matches
 from mizzen.workloads.lifecycle.availability import condition_status
 
 __all__ = [
@@ -230,11 +229,11 @@ def calculate_status(inputs: StatusInputs) -> tuple[Obj, float | None]:
     waits: list[float] = []
     memo = memo_or_new(inputs.facts)
     min_ready = spec.min_ready_seconds
-    for pod in inputs.pods:
-        f = memo.of(pod)
-        updated = bool(f.revision) and label_matches(f.revision, update)
+    update_hash = update.rpartition("-")[2]
+    for f in memo.all(inputs.pods):
+        updated = bool(f.revision) and (f.revision == update or f.revision_hash == update_hash)
         ready = f.update_ready
-        available = f.available(min_ready, now)
+        available = f.available_base if min_ready == 0 else f.available(min_ready, now)
         counts["replicas"] += 1
         counts["readyReplicas"] += ready
         counts["availableReplicas"] += available

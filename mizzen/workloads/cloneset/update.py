@@ -11,14 +11,18 @@ updated by the CloneSet's pod update policy:
   and the target's differ only in what may change in place
   (:func:`~mizzen.workloads.inplace.diff_templates`), the lifecycle decides
   first (:func:`~mizzen.workloads.lifecycle.update_transition`: the
-  inPlaceUpdate hook may hold the pod in PreparingUpdate), then two writes,
-  one per pass: ``InPlaceUpdateReady=False`` (``pods/status``, the pod leaves
-  endpoints) and the update patch (new images, revision labels, lifecycle
-  state Updating, the in-place state annotation).  The refresh step finishes
-  it.  When the change is not in place, ``InPlaceIfPossible`` recreates and
-  ``InPlaceOnly`` refuses: the pod is left alone and the status says why
-  (RolloutBlocked, reason ``InPlaceOnlyRefused``, naming the first offending
-  field);
+  inPlaceUpdate hook may hold the pod in PreparingUpdate), then two writes in
+  one pass, one after the other as upstream makes them:
+  ``InPlaceUpdateReady=False`` (``pods/status``, the pod leaves endpoints) and
+  the update patch (new images, revision labels, lifecycle state Updating, the
+  in-place state annotation).  Both are computed from the same version of the
+  pod — the "before" image IDs the state records come from it — so the first
+  carries that version's resourceVersion and the second the one the first
+  returned (``PodPatch.chained``): a pod someone else changed in between gets a
+  409 and is looked at again.  The refresh step finishes it.  When the change
+  is not in place, ``InPlaceIfPossible`` recreates and ``InPlaceOnly``
+  refuses: the pod is left alone and the status says why (RolloutBlocked,
+  reason ``InPlaceOnlyRefused``, naming the first offending field);
 * ``ReCreate`` (and the fallback above): the pod gets the
   ``apps.kruise.io/specified-delete`` label, and the scale step replaces it
   within the deletion budget.
@@ -54,7 +58,7 @@ from mizzen.workloads.cloneset.decision import (
     Pass,
     PodPatch,
     Write,
-    split_patches,
+    in_write_order,
 )
 from mizzen.workloads.cloneset.diffs import calculate_diffs
 from mizzen.workloads.cloneset.revision import label_matches, pod_revision, short_hash
@@ -109,8 +113,9 @@ def _put_back(p: Pass, chosen: list[Obj], blocked: Blocked | None = None) -> Upd
     """Finish the start of updates the step does not take now (see the docstring)."""
     taken = {str(pod["metadata"]["name"]) for pod in chosen}
     memo = p.facts
-    patches = tuple(PodPatch(f.name, body, "status") for pod in p.active
-                    if (f := memo.of(pod)).started and f.name not in taken
+    patches = tuple(PodPatch(f.name, body, "status")
+                    for pod, f in zip(p.active, memo.all(p.active), strict=True)
+                    if f.started and f.name not in taken
                     and not (f.revision and label_matches(f.revision, p.update_revision))
                     and (body := finish_patch(pod, p.now)) is not None)
     if not patches:
@@ -147,14 +152,14 @@ def _stuck(p: Pass) -> list[str]:
     ready, unschedulable): when they use up the budget the rollout is blocked, not busy.
     Pods held by a hook are reported as such, not here.  Costs the memoised facts of each
     pod, and a look at the few that are unavailable and not in an update."""
-    memo, min_ready, now = p.facts, p.spec.min_ready_seconds, p.now
+    min_ready, now = p.spec.min_ready_seconds, p.now
     stuck: list[str] = []
-    for pod in p.active:
-        f = memo.of(pod)
-        if f.available(min_ready, now) or f.started or f.lifecycle in _NOT_STUCK_STATES:
+    for pod, f in zip(p.active, p.facts.all(p.active), strict=True):
+        if f.available_base and (min_ready == 0 or f.available(min_ready, now)):
             continue
-        if not _progressing(pod):
-            stuck.append(f.name)
+        if f.started or f.lifecycle in _NOT_STUCK_STATES or _progressing(pod):
+            continue
+        stuck.append(f.name)
     return sorted(stuck)
 
 
@@ -179,15 +184,18 @@ def update(p: Pass) -> Updated:
                             now, facts=memo)
     target_template = p.templates.get(target)
     if not chosen or target_template is None:
-        waiting = update_candidates(p.active, target, facts=memo)
-        if waiting and diffs.update_max_unavailable == 0:
-            return _put_back(p, [], Blocked(
-                MAX_UNAVAILABLE,
-                f"{len(waiting)} pods wait for revision {target} but no pod may be "
-                f"unavailable (maxUnavailable {spec.max_unavailable}, {len(p.active)} pods "
-                f"for {spec.replicas} replicas)"))
-        stuck = _stuck(p) if waiting else []
-        if stuck:
+        if diffs.update_max_unavailable == 0:
+            waiting = update_candidates(p.active, target, facts=memo)
+            if waiting:
+                return _put_back(p, [], Blocked(
+                    MAX_UNAVAILABLE,
+                    f"{len(waiting)} pods wait for revision {target} but no pod may be "
+                    f"unavailable (maxUnavailable {spec.max_unavailable}, {len(p.active)} "
+                    f"pods for {spec.replicas} replicas)"))
+            return _put_back(p, [])
+        stuck = _stuck(p)  # the candidates are listed only when some pod is stuck
+        waiting = update_candidates(p.active, target, facts=memo) if stuck else []
+        if waiting:
             return _put_back(p, [], Blocked(
                 MAX_UNAVAILABLE,
                 f"{len(waiting)} pods wait for revision {target} but the unavailability "
@@ -223,14 +231,14 @@ def update(p: Pass) -> Updated:
                     held.append(name)
                 elif move.action == Action.PROCEED:
                     start = start_patch(pod, now)
-                    if start is not None:
-                        patches.append(PodPatch(name, start, "status"))
-                        continue
+                    if start is not None:  # both from this version of the pod: see docstring
+                        version = {"resourceVersion": pod["metadata"].get("resourceVersion")}
+                        patches.append(PodPatch(name, {"metadata": version, **start}, "status"))
                     body = update_patch(pod, diff.change, target, now,
                                         spec.grace_period_seconds,
                                         {**move.labels, POD_TEMPLATE_HASH: short_hash(target)},
                                         move.annotations)
-                    patches.append(PodPatch(name, body))
+                    patches.append(PodPatch(name, body, chained=start is not None))
                     events.append(Event(NORMAL, "SuccessfulUpdatePodInPlace",
                                         f"successfully update pod {name} in-place "
                                         f"(revision {target})"))
@@ -253,9 +261,8 @@ def update(p: Pass) -> Updated:
                                           f"PreparingUpdate by the inPlaceUpdate hook")
     if not patches:
         return Updated(None, blocked)
-    chosen_patches = split_patches(patches)
-    if chosen_patches[0].subresource == "status":
-        events = []  # the update patches (and their events) come next pass
-    step = "update-start" if chosen_patches[0].subresource == "status" else "update"
+    chosen_patches = in_write_order(patches)
+    step = "update" if any(q.subresource != "status" for q in chosen_patches) \
+        else "update-hold"
     return Updated(CloneSetPlan(Write.PATCH, step, patches=chosen_patches, events=tuple(events),
                                 blocked=blocked), blocked)

@@ -53,9 +53,8 @@ from typing import Any
 from mizzen.api.cloneset.types import CloneSetSpec
 from mizzen.api.kruise import LifecycleState
 from mizzen.workloads.cloneset.diffs import Diffs
-from mizzen.workloads.cloneset.facts import FactsMemo, memo_or_new
+from mizzen.workloads.cloneset.facts import FactsMemo, PodFacts, memo_or_new
 from mizzen.workloads.cloneset.priority import sort_by_priority
-from mizzen.workloads.cloneset.revision import label_matches
 from mizzen.workloads.cloneset.scatter import scatter_order
 
 __all__ = ["choose_updates", "limit_updates", "update_candidates", "update_order"]
@@ -63,18 +62,20 @@ __all__ = ["choose_updates", "limit_updates", "update_candidates", "update_order
 Obj = dict[str, Any]
 
 
+def _waiting(f: PodFacts, update_revision: str, update_hash: str, rollback: bool) -> bool:
+    on_update = f.revision == update_revision or f.revision_hash == update_hash
+    return on_update == rollback and f.lifecycle != LifecycleState.PREPARING_DELETE \
+        and not f.in_grace
+
+
 def update_candidates(pods: Sequence[Obj], update_revision: str, *,
                       rollback: bool = False, facts: FactsMemo | None = None) -> list[Obj]:
     """Pods that may update now, in their given order: those not on ``update_revision``
     (with ``rollback``: those on it, to move back to the current revision)."""
     memo = memo_or_new(facts)
-    out = []
-    for pod in pods:
-        f = memo.of(pod)
-        if label_matches(f.revision, update_revision) == rollback \
-                and f.lifecycle != LifecycleState.PREPARING_DELETE and not f.in_grace:
-            out.append(pod)
-    return out
+    update_hash = update_revision.rpartition("-")[2]
+    return [pod for pod, f in zip(pods, memo.all(pods), strict=True)
+            if _waiting(f, update_revision, update_hash, rollback)]
 
 
 def update_order(pods: Sequence[Obj], spec: CloneSetSpec, update_revision: str,
@@ -88,13 +89,41 @@ def update_order(pods: Sequence[Obj], spec: CloneSetSpec, update_revision: str,
     decide availability.  ``facts``: the memo to read pods through.  Pure.
     """
     memo = memo_or_new(facts)
-    order = sorted(update_candidates(pods, update_revision, rollback=rollback, facts=memo),
-                   key=lambda pod: memo.of(pod).activity_key)
-    order = sort_by_priority(order, spec.priority)
+    update_hash, min_ready = update_revision.rpartition("-")[2], spec.min_ready_seconds
+    deleting, preparing = LifecycleState.PREPARING_DELETE, LifecycleState.PREPARING_UPDATE
+    pods_w: list[Obj] = []
+    facts_w: list[PodFacts] = []
+    for pod, f in zip(pods, memo.all(pods), strict=True):  # update_candidates, inlined
+        if (f.revision == update_revision or f.revision_hash == update_hash) == rollback \
+                and f.lifecycle != deleting and not f.in_grace:
+            pods_w.append(pod)
+            facts_w.append(f)
+    priority = spec.priority
+    if not spec.scatter and not (priority and (priority.weight_priority
+                                               or priority.order_priority)):
+        # Passes 5, 4 and 1 as one sort: successive stable sorts are a sort by the tuple.
+        keys = [(f.lifecycle != preparing,
+                 f.available_base if min_ready == 0 else f.available(min_ready, now),
+                 f.activity_key) for f in facts_w]
+        return [pods_w[i] for i in sorted(range(len(keys)), key=keys.__getitem__)]
+    by_activity = sorted(range(len(facts_w)), key=lambda i: facts_w[i].activity_key)
+    order = sort_by_priority([pods_w[i] for i in by_activity], priority)
     order = scatter_order(order, spec.scatter, pods)
-    order.sort(key=lambda pod: memo.of(pod).available(spec.min_ready_seconds, now))
+    order.sort(key=lambda pod: memo.of(pod).available(min_ready, now))
     order.sort(key=lambda pod: memo.of(pod).lifecycle != LifecycleState.PREPARING_UPDATE)
     return order
+
+
+def _unavailable(pods: Sequence[Obj], target_revision: str, now: datetime,
+                 min_ready_seconds: int, memo: FactsMemo) -> tuple[int, int]:
+    """``(unavailable pods, those of them on target_revision)``."""
+    target_hash = target_revision.rpartition("-")[2]
+    unavailable = target_unavailable = 0
+    for f in memo.all(pods):
+        if not f.available(min_ready_seconds, now):
+            unavailable += 1
+            target_unavailable += f.revision == target_revision or f.revision_hash == target_hash
+    return unavailable, target_unavailable
 
 
 def limit_updates(order: Sequence[Obj], pods: Sequence[Obj], diffs: Diffs,
@@ -106,22 +135,15 @@ def limit_updates(order: Sequence[Obj], pods: Sequence[Obj], diffs: Diffs,
     ``diffs.update_max_unavailable``.
     """
     memo = memo_or_new(facts)
-
-    def available(pod: Obj) -> bool:
-        return memo.of(pod).available(min_ready_seconds, now)
-
-    unavailable = target_unavailable = 0
-    for pod in pods:
-        if not available(pod):
-            unavailable += 1
-            target_unavailable += label_matches(memo.of(pod).revision, target_revision)
+    unavailable, target_unavailable = _unavailable(pods, target_revision, now,
+                                                   min_ready_seconds, memo)
     taken: list[Obj] = []
     for pod in order[:abs(diffs.update_num)]:
         # Unavailable pods on the target revision, counting those we update now.
         if target_unavailable + len(taken) >= diffs.update_max_unavailable:
             break
         # Unavailable pods overall; updating an unavailable pod adds none.
-        if available(pod):
+        if memo.of(pod).available(min_ready_seconds, now):
             if unavailable >= diffs.update_max_unavailable:
                 break
             unavailable += 1
@@ -141,6 +163,9 @@ def choose_updates(pods: Sequence[Obj], spec: CloneSetSpec, diffs: Diffs,
     memo = memo_or_new(facts)
     rollback = diffs.update_num < 0
     target = current_revision if rollback else update_revision
+    _, target_unavailable = _unavailable(pods, target, now, spec.min_ready_seconds, memo)
+    if target_unavailable >= diffs.update_max_unavailable:
+        return []  # the budget is spent on the target's own pods: no order needed
     order = update_order(pods, spec, update_revision, now, rollback=rollback, facts=memo)
     return limit_updates(order, pods, diffs, target, now,
                          min_ready_seconds=spec.min_ready_seconds, facts=memo)

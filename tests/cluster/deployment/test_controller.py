@@ -204,15 +204,20 @@ async def test_progress_deadline_exceeded_when_new_pods_never_become_ready(
         await wait_for_async(rolled_out(client))
         await client.patch(DEPLOYMENTS, "web", set_image("nginx:broken"), NS,
                            patch_type="strategic")
-        await wait_for_async(progressing(client, "NewReplicaSetCreated"))
         # 2 replicas: maxSurge 1, maxUnavailable 0 -> one new pod, never ready; no more
         # progress is possible once the status counts it.
         await wait_for_async(stuck(client, updated=1, total=3), what="a stuck rollout")
+        # The new ReplicaSet was created (NewReplicaSetCreated) and scaled up at once
+        # (ReplicaSetUpdated): which of the two a poll catches is a matter of timing.
+        started = (await progressing(client, "ReplicaSetUpdated")()
+                   or await progressing(client, "NewReplicaSetCreated")())
+        assert started is not None and started["status"] == "True"
         assert await progressing(client, "ProgressDeadlineExceeded")() is None
         clock.jump(62)  # the controller asked to look again once the deadline passes
         cond = await wait_for_async(progressing(client, "ProgressDeadlineExceeded"), timeout=30)
         new_rs = next(name for name, rs in (await replica_sets(client)).items()
                       if rs["metadata"]["annotations"][REVISION] == "2")
+        assert f'"{new_rs}"' in started["message"]
         assert cond["status"] == "False"
         assert cond["message"] == f'ReplicaSet "{new_rs}" has timed out progressing.'
         # Availability held: maxUnavailable 0 kept both old pods.

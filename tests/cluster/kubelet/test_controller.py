@@ -7,10 +7,12 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
+from mizzen.api.kruise import INPLACE_UPDATE_READY
 from mizzen.apiserver.server import ApiServer
 from mizzen.client.resources import NODES, PODS
 from mizzen.cluster.config import CRASH_LOOP, RUN_FOR, ImageLatency, LatencyProfile
 from mizzen.cluster.kubelet.identity import image_id
+from mizzen.workloads.inplace import finish_patch, start_patch
 from tests.cluster.kubelet.harness import (
     NS,
     condition,
@@ -98,6 +100,59 @@ async def test_readiness_gates_hold_ready_until_the_condition_is_true(
                              subresource="status")
         pod = await h.wait("gated", lambda p: condition(p, "Ready") == "True")
         assert condition(pod, gate) == "True"  # the gate's own condition is kept
+
+
+async def test_an_in_place_update_costs_the_kubelet_two_writes_and_no_conflict(
+        server: ApiServer) -> None:
+    """The writes of an in-place update, from the kubelet's side: the controller's
+    InPlaceUpdateReady=False already carries the Ready=False the kubelet would write (no
+    write), the restart is one write, Ready=True after the gate is one more; none may
+    fail with 409 (attempts are counted) or drop another writer's condition."""
+    async with running(server) as h:
+        await h.create(pod_body("web", gates=(INPLACE_UPDATE_READY,)))
+        pod = await h.wait("web", lambda p: condition(p, "ContainersReady") == "True")
+        await h.client.patch(PODS, "web", finish_patch(pod, h.clock.now()), NS,
+                             patch_type="strategic", subresource="status")
+        pod = await h.wait("web", is_ready)
+        await h.idle()
+        before = h.kubelet_writes()
+
+        def kubelet_sees(check: Callable[[Obj], bool]) -> Callable[[], bool]:
+            def seen() -> bool:
+                cached = h.kubelet.pods.cache.get("web", NS)
+                return cached is not None and check(cached)
+            return seen
+
+        start = start_patch(pod, h.clock.now())
+        assert start is not None
+        await h.client.patch(PODS, "web", start, NS, patch_type="strategic",
+                             subresource="status")
+        await wait_until(kubelet_sees(lambda p: condition(p, INPLACE_UPDATE_READY) == "False"),
+                         what="gate False cached")
+        await h.idle()
+        assert h.kubelet_writes() == before  # nothing the controller did not write already
+
+        other = {"status": {"conditions": [{"type": "example.com/probe", "status": "True"}]}}
+        await h.client.patch(PODS, "web", other, NS, patch_type="strategic",
+                             subresource="status")
+        await h.client.patch(PODS, "web", {"spec": {"containers": [
+            {"name": "app", "image": "nginx:1.26"}]}}, NS, patch_type="strategic")
+        pod = await h.wait("web", lambda p: container(p)["restartCount"] == 1
+                           and container(p)["image"] == "nginx:1.26")
+        await h.idle()
+        restart = {k: n - before.get(k, 0) for k, n in h.kubelet_writes().items()}
+        assert {k: n for k, n in restart.items() if n} == {("patch", "pods/status"): 1}
+        assert condition(pod, "Ready") == "False"  # the gate still holds it
+
+        await h.client.patch(PODS, "web", finish_patch(pod, h.clock.now()), NS,
+                             patch_type="strategic", subresource="status")
+        pod = await h.wait("web", is_ready)
+        await h.idle()
+        done = {k: n - before.get(k, 0) for k, n in h.kubelet_writes().items()}
+        assert {k: n for k, n in done.items() if n} == {("patch", "pods/status"): 2}
+        assert condition(pod, "example.com/probe") == "True"
+        ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+        assert not ready.get("reason") and not ready.get("message")
 
 
 async def test_an_image_change_restarts_only_that_container_in_place(

@@ -74,8 +74,13 @@ async def test_budgets_hold_at_every_instant(server: ApiServer, policy: str,
             await env.set_image("nginx:1.26")
             await env.settled(timeout=40)
         assert trace.errors == []
-        assert worst["unavailable"] == limit  # the budget was used, not exceeded
-        assert worst["total"] == replicas + max_surge
+        if max_surge:
+            # Each old pod goes once its surge replacement is labelled; when that one is
+            # Ready first (the refresh and the update share a pass), nothing is unavailable.
+            assert worst["unavailable"] <= limit
+        else:
+            assert worst["unavailable"] == limit  # the budget was used, not exceeded
+        assert worst["total"] == replicas + max_surge  # the surge was
 
 
 @pytest.mark.parametrize(("partition", "updated"), [(1, 3), ("50%", 2), ("99%", 1)])

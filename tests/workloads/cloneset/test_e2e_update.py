@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from mizzen.apiserver.server import ApiServer
+from mizzen.client.errors import ApiError
 from mizzen.client.resources import CONTROLLERREVISIONS, PODS, Resource
+from mizzen.runtime.reconcile import Request
+from mizzen.workloads.cloneset.decision import PodPatch
 from tests.workloads.cloneset.harness import (
     NS,
     Env,
@@ -207,3 +212,46 @@ async def test_in_place_update_to_an_image_with_the_same_image_id(server: ApiSer
         assert status["imageID"] == old["imageID"]  # done although the imageID did not move
         assert status["image"] == f"nginx:b@{digest}"
         assert status["restartCount"] == old["restartCount"] + 1
+
+
+async def test_an_in_place_update_costs_six_pod_writes_per_pod_and_no_conflict(
+        server: ApiServer) -> None:
+    """Upstream's sequence, each step one write (attempts are counted, so a 409 retry
+    would show): the controller's InPlaceUpdateReady=False, the in-place patch (image,
+    revision, state annotation, lifecycle Updating), InPlaceUpdateReady=True and the
+    lifecycle label Normal; the kubelet's restart and its Ready=True."""
+    async with running(server) as env:
+        await env.create(cloneset(replicas=6, policy="InPlaceIfPossible", max_unavailable=2))
+        await env.settled()
+        metrics = env.manager.client.metrics
+        before = metrics.counts()
+        await env.set_image("nginx:1.26")
+        await env.settled(timeout=30)
+        used = metrics.delta(before)
+        assert used.get(("patch", "pods/status")) == 4 * 6
+        assert used.get(("patch", "pods")) == 2 * 6
+        assert {r for (verb, r) in used if verb in ("create", "delete")} <= {
+            "controllerrevisions", "events"}
+
+
+async def test_an_in_place_patch_is_not_sent_when_its_start_fails(server: ApiServer) -> None:
+    """The start (InPlaceUpdateReady=False) and the in-place patch are planned from one
+    version of the pod; if the pod changed since, the start gets a 409 and the patch must
+    not go out (it would record stale "before" image IDs)."""
+    async with running(server) as env:
+        await env.create(cloneset(replicas=1, policy="InPlaceIfPossible"))
+        await env.settled()
+        (pod,) = await env.pods()
+        stale = {"metadata": {"resourceVersion": "1"},
+                 "status": {"conditions": [{"type": "InPlaceUpdateReady", "status": "False",
+                                            "reason": "StartInPlaceUpdate"}]}}
+        image = {"metadata": {"resourceVersion": "1"},
+                 "spec": {"containers": [{"name": "app", "image": "nginx:9"}]}}
+        with pytest.raises(ApiError) as failed:
+            await env.controller._patch(Request(NS, "web"), (
+                PodPatch(pod["metadata"]["name"], stale, "status"),
+                PodPatch(pod["metadata"]["name"], image, chained=True)))
+        assert failed.value.conflict
+        (after,) = await env.pods()
+        assert after["spec"]["containers"][0]["image"] == "nginx:1.25"
+        assert after["metadata"]["resourceVersion"] == pod["metadata"]["resourceVersion"]

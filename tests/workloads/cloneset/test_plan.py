@@ -136,10 +136,13 @@ CASES = [
          and p.revision_create["revision"] == 1 and p.revision_create["metadata"]["name"] == V1),
     Case("new CloneSet of 3: create 3 pods at revision 1 (step 2/4)", cloneset(),
          check=lambda p: (p.write, p.create) == (Write.CREATE, ((V1, 3),))),
-    Case("new CloneSet of 3: new pods get InPlaceUpdateReady=True (step 3/4)", cloneset(),
+    Case("new CloneSet of 3: InPlaceUpdateReady=True, then PreparingNormal -> Normal, in one "
+         "pass (step 3/4)", cloneset(),
          pods=three(gate=None, state="PreparingNormal", ready=False),
          check=lambda p: p.write == Write.PATCH and p.step == "refresh"
-         and {q.subresource for q in p.patches} == {"status"} and len(p.patches) == 3),
+         and [q.subresource for q in p.patches] == ["status"] * 3 + [""] * 3
+         and all(q.body["metadata"]["labels"]["lifecycle.apps.kruise.io/state"] == "Normal"
+                 for q in p.patches[3:])),
     Case("new CloneSet of 3: PreparingNormal -> Normal (step 4/4)", cloneset(),
          pods=three(state="PreparingNormal", ready=False),
          check=lambda p: p.step == "refresh" and all(
@@ -189,12 +192,16 @@ CASES = [
          cloneset(3, "nginx:2", maxUnavailable=1), revisions=[R1, R2], pods=three(),
          check=lambda p: p.write == Write.PATCH and len(p.patches) == 1 and p.patches[0].body
          == {"metadata": {"labels": {"apps.kruise.io/specified-delete": "true"}}}),
-    Case("in-place update 3 pods, maxUnavailable 2: take 2 out of endpoints (step 1/2)",
+    Case("in-place update 3 pods, maxUnavailable 2: take 2 out of endpoints, then patch them, "
+         "both on the version planned from (step 1/2)",
          cloneset(3, "nginx:2", policy="InPlaceIfPossible", maxUnavailable=2),
          revisions=[R1, R2], pods=three(),
-         check=lambda p: p.step == "update-start" and len(p.patches) == 2
-         and all(q.subresource == "status" for q in p.patches)),
-    Case("in-place update 3 pods, maxUnavailable 2: patch the 2 started pods (step 2/2)",
+         check=lambda p: p.step == "update" and len(p.patches) == 4
+         and [(q.subresource, q.chained) for q in p.patches]
+         == [("status", False)] * 2 + [("", True)] * 2
+         and all(q.body["metadata"]["resourceVersion"] == "5" for q in p.patches)
+         and names(p.patches[:2]) == names(p.patches[2:])),
+    Case("in-place update 3 pods, maxUnavailable 2: patch 2 pods started earlier (step 2/2)",
          cloneset(3, "nginx:2", policy="InPlaceIfPossible", maxUnavailable=2),
          revisions=[R1, R2],
          pods=[pod("aaaaa", gate="False"), pod("bbbbb", gate="False"), pod("ccccc")],
@@ -238,10 +245,11 @@ CASES += [
     Case("worked example: 5 old pods, surge 1 new pod (step 1/5)", WORKED,
          revisions=[R1, R2], pods=FIVE_OLD,
          check=lambda p: (p.write, p.create) == (Write.CREATE, ((V2, 1),))),
-    Case("worked example: new pod ready, start 1 in-place update (step 2/5)", WORKED,
+    Case("worked example: new pod ready, update 1 pod in place (step 2/5)", WORKED,
          revisions=[R1, R2], pods=SURGED,
-         check=lambda p: p.step == "update-start" and len(p.patches) == 1),
-    Case("worked example: write the in-place update (step 3/5)", WORKED,
+         check=lambda p: p.step == "update" and names(p.patches) == ["web-aaaaa"] * 2
+         and [q.subresource for q in p.patches] == ["status", ""]),
+    Case("worked example: a start whose patch failed: write the patch (step 3/5)", WORKED,
          revisions=[R1, R2], pods=STARTED,
          check=lambda p: p.step == "update" and names(p.patches) == ["web-aaaaa"]),
     Case("worked example: 4 old / 2 new available, delete 1 old (step 4/5)", WORKED,

@@ -6,7 +6,9 @@ should produce, most expendable first.  The clock is fixed at ``NOW``.
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
+from functools import cmp_to_key
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from mizzen.workloads.cloneset.diffs import scaling_is_updated
 from mizzen.workloads.cloneset.ranking import (
     activity_compare,
+    activity_key,
     choose_scale_down,
     same_node_ranks,
     scale_down_order,
@@ -178,3 +181,32 @@ def test_a_preparing_update_pod_counts_as_new_when_the_scale_step_says_so() -> N
     # By label alone all three are old, and the unavailable one goes first.
     assert names(choose_scale_down(pods, 1, OLD, NEW, now=NOW,
                                    old_revision_num=1)) == ["held"]
+
+
+def _random_pod(rng: random.Random, i: int) -> Obj:
+    """Few distinct values per rule, so many pods tie on some rules and not on others."""
+    ready_for = rng.choice((None, 10, 600, 600))
+    p = pod(f"p{i}", node=rng.choice(("", "n1", "n2")),
+            phase=rng.choice(("Pending", "Unknown", "Running", "Running", "Succeeded")),
+            ready_for=ready_for, created_ago=rng.choice((None, 60, 3600, 3600)),
+            restarts=rng.choice((0, 0, 1, 4)), cost=rng.choice((None, -1, 5)))
+    if ready_for is None and rng.random() < 0.5:  # a not-ready condition with a time
+        p["status"]["conditions"].append({"type": "Ready", "status": "False",
+                                          "lastTransitionTime": stamp(30)})
+    if rng.random() < 0.1:  # a naive-looking time without a zone, as some writers send
+        p["metadata"]["creationTimestamp"] = "2024-05-01T11:00:00"
+        p["status"]["conditions"] = []
+    return p
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_activity_key_orders_as_the_comparator(seed: int) -> None:
+    rng = random.Random(seed)
+    pods = [_random_pod(rng, i) for i in range(rng.randrange(2, 60))]
+    if any(p["metadata"].get("creationTimestamp") == "2024-05-01T11:00:00" for p in pods):
+        # Naive and aware times do not compare in the comparator: keep one kind.
+        pods = [p for p in pods
+                if p["metadata"].get("creationTimestamp") == "2024-05-01T11:00:00"]
+    by_cmp = sorted(pods, key=cmp_to_key(activity_compare))
+    by_key = sorted(pods, key=activity_key)
+    assert names(by_key) == names(by_cmp)
