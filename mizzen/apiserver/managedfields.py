@@ -62,6 +62,7 @@ CURRENT_OPERATION = "current-operation"
 
 # Fields no manager ever owns (upstream stripMetaManager).
 STRIP = FieldSet([(pe,) for pe in STRIP_ROOT] + [("f:metadata", pe) for pe in STRIP_META])
+_STATUS = FieldSet.of("status")  # what a main-resource write never owns (field sets are frozen)
 
 
 class ManagerKey(NamedTuple):
@@ -274,7 +275,7 @@ def reset_fields(subresource: str, has_status: bool,
         names = [k for k in (obj or {}) if k not in ("status", "apiVersion", "kind")]
         return FieldSet.of("spec", *names)
     if not subresource and has_status:
-        return FieldSet.of("status")
+        return _STATUS
     return None
 
 

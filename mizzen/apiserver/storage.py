@@ -22,7 +22,8 @@ win it back from an event loop that is busy serving requests, which under load
 costs up to a switch interval per step — with a statement per row, that, not the
 disk, was most of a commit.  Compaction rides on the batches for the same reason,
 and in slices (see :mod:`~mizzen.apiserver.store_commit`): deleting a few hundred
-4 KB rows at once held up every write behind it for tens of milliseconds.
+4 KB rows at once held up every write behind it for tens of milliseconds.  WAL
+checkpoints are kept out of commits altogether (:mod:`~mizzen.apiserver.storage_checkpoint`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from mizzen.apiserver.storage_checkpoint import Checkpointer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -93,6 +96,7 @@ class Storage:
         self.path = path
         self._synchronous = synchronous.upper()
         self._db: sqlite3.Connection | None = None
+        self._checkpointer: Checkpointer | None = None
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,8 +112,11 @@ class Storage:
         # writes once old values are replaced or compacted; FAST zeroes only what a commit
         # writes anyway (etcd keeps superseded values until it is compacted, too).
         db.execute("PRAGMA secure_delete=FAST")
+        db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's job, off this thread
         db.executescript(SCHEMA)
         self._db = db
+        self._checkpointer = Checkpointer(self.path)
+        self._checkpointer.start()
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -118,6 +125,9 @@ class Storage:
         return self._db
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -157,6 +167,8 @@ class Storage:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+        if self._checkpointer is not None:
+            self._checkpointer.poke()
         return CommitStats(len(rows), time.perf_counter() - start)
 
     def compact(self, keep_after_rv: int) -> int:

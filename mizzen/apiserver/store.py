@@ -154,7 +154,8 @@ class Store:
         return [found[k] for k in sorted(found)]
 
     def count(self, res: str) -> int:
-        return sum(len(names) for names in self._latest.get(res, {}).values())
+        by_ns = self._latest.get(res)
+        return sum(len(names) for names in by_ns.values()) if by_ns else 0
 
     def namespaces_in_use(self, res: str) -> Iterator[str]:
         return iter([ns for ns, names in self._latest.get(res, {}).items() if names])
