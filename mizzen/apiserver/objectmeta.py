@@ -160,3 +160,16 @@ def pod_qos_class(pod: dict[str, Any]) -> str:
     if not any_set:
         return "BestEffort"
     return "Guaranteed" if guaranteed else "Burstable"
+
+
+def carry_status_metadata(keys: tuple[str, ...], sent: dict[str, Any], new: dict[str, Any]) -> None:
+    """Carry the metadata a kind's status strategy lets a status write change (``keys``)
+    from the request into ``new``; a key the request lacks is removed, as a PUT means."""
+    if not keys:
+        return
+    meta, sent_meta = new["metadata"], sent.get("metadata") or {}
+    for key in keys:
+        if sent_meta.get(key):
+            meta[key] = sent_meta[key]
+        else:
+            meta.pop(key, None)

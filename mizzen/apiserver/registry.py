@@ -380,6 +380,7 @@ class Registry:
                 new["status"] = obj["status"]
             else:
                 new.pop("status", None)
+            objectmeta.carry_status_metadata(info.status_metadata, obj, new)
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
             if applied:
                 set_managed_fields(new, (obj.get("metadata") or {}).get("managedFields") or [])

@@ -69,6 +69,10 @@ class ResourceInfo:
     reset_status_on_create: bool = True
     # Whether PUT without metadata.resourceVersion is refused (custom resources).
     require_rv_on_update: bool = False
+    # Metadata a status write may change, as the kind's upstream status strategy allows
+    # (pods: labels, annotations and finalizers; spec, ownerReferences and
+    # deletionTimestamp stay as stored).  Empty: a status write keeps all metadata.
+    status_metadata: tuple[str, ...] = ()
     # Whether this is a custom resource (served from a CRD).
     custom: bool = False
 
@@ -191,7 +195,7 @@ def builtin_resources() -> list[ResourceInfo]:
           has_status=True, reset_status_on_create=True,
           field_getters={"status.phase": _path("status", "phase")}),
         r("", "v1", "pods", "Pod", "pod", True, ("po",), ("all",), has_status=True,
-          field_getters=_POD_FIELDS),
+          field_getters=_POD_FIELDS, status_metadata=("labels", "annotations", "finalizers")),
         r("", "v1", "nodes", "Node", "node", False, ("no",), has_status=True,
           reset_status_on_create=False,
           field_getters={"spec.unschedulable": lambda o: "true" if (o.get("spec") or {}).get(
