@@ -23,9 +23,13 @@ Per active pod, in this order, each a pure decision of the shared libraries:
 
 All patches of a pass go out in one pass, one merged ``pods/status`` patch per
 pod, the status patches first
-(:func:`~mizzen.workloads.cloneset.decision.in_write_order`): an update's
+(:func:`~mizzen.workloads.cloneset.decision.in_write_order`).  A pod's
+labels/annotations/finalizers patch rides on its status patch
+(:func:`ride_on_status`): a ``pods/status`` write may change that metadata (the
+pod status strategy resets only spec, ownerReferences and deletionTimestamp,
+on Kubernetes' API server as on ours), so an update's
 ``InPlaceUpdateReady=True`` and its lifecycle ``Updating -> Normal`` are one
-pass, in that order, as upstream's refresh writes them.
+write.
 
 **Only pods that can need a write are looked at.**  A pod whose memoised
 facts (:meth:`~mizzen.workloads.cloneset.facts.PodFacts.refresh_quiet`) say
@@ -53,7 +57,7 @@ from mizzen.workloads.cloneset.revision import label_matches
 from mizzen.workloads.inplace import RefreshKind, refresh
 from mizzen.workloads.lifecycle import Action, initial_patch, refresh_transition
 
-__all__ = ["Refreshed", "merge_status_patches", "refresh_pod", "refresh_pods"]
+__all__ = ["Refreshed", "merge_status_patches", "refresh_pod", "refresh_pods", "ride_on_status"]
 
 Obj = dict[str, Any]
 
@@ -68,9 +72,30 @@ class Refreshed:
     requeue_after: float | None
 
 
+# Metadata a pods/status write may change (upstream's pod status strategy resets only spec,
+# ownerReferences and deletionTimestamp).
+_STATUS_METADATA = frozenset({"labels", "annotations", "finalizers"})
+
+
+def _merge_metadata(first: Obj, second: Obj) -> Obj:
+    """Two patches' ``metadata`` as one: maps merged (the second winning), finalizer lists
+    joined (a strategic merge adds them)."""
+    out: Obj = {}
+    for key in ("labels", "annotations"):
+        both = {**(first.get(key) or {}), **(second.get(key) or {})}
+        if both:
+            out[key] = both
+    finalizers = [*(first.get("finalizers") or ()),
+                  *(f for f in second.get("finalizers") or () if f not in
+                    (first.get("finalizers") or ()))]
+    if finalizers:
+        out["finalizers"] = finalizers
+    return out
+
+
 def merge_status_patches(patches: list[PodPatch]) -> list[PodPatch]:
-    """One ``pods/status`` patch per pod (conditions merged by type, the later one winning);
-    other patches unchanged."""
+    """One ``pods/status`` patch per pod (conditions merged by type, the later one winning;
+    metadata merged); other patches unchanged."""
     merged: dict[str, PodPatch] = {}
     out: list[PodPatch] = []
     for patch in patches:
@@ -84,11 +109,40 @@ def merge_status_patches(patches: list[PodPatch]) -> list[PodPatch]:
             continue
         by_type = {c["type"]: c for c in (*first.body["status"]["conditions"],
                                           *patch.body["status"]["conditions"])}
-        both = PodPatch(patch.name, {"status": {"conditions": list(by_type.values())}},
-                        "status")
+        body: Obj = {"status": {"conditions": list(by_type.values())}}
+        meta = _merge_metadata(first.body.get("metadata") or {},
+                               patch.body.get("metadata") or {})
+        if meta:
+            body["metadata"] = meta
+        both = PodPatch(patch.name, body, "status")
         merged[patch.name] = both
         out[out.index(first)] = both
     return out
+
+
+def ride_on_status(patches: list[PodPatch]) -> list[PodPatch]:
+    """One pod's patches with its labels/annotations/finalizers patch folded into its
+    ``pods/status`` patch, when it has both: a status write may change that metadata, so
+    ``InPlaceUpdateReady=True`` and the lifecycle state's ``Updating -> Normal`` are one
+    write instead of two, atomically and in the order upstream makes them."""
+    merged = merge_status_patches(patches)
+    status = next((p for p in merged if p.subresource == "status" and not p.pvc), None)
+    if status is None:
+        return merged
+    out: list[PodPatch] = []
+    meta = dict(status.body.get("metadata") or {})
+    for patch in merged:
+        body_meta = patch.body.get("metadata")
+        if patch is not status and not patch.pvc and not patch.subresource \
+                and set(patch.body) == {"metadata"} and isinstance(body_meta, dict) \
+                and set(body_meta) <= _STATUS_METADATA:
+            meta = _merge_metadata(meta, body_meta)
+            continue
+        out.append(patch)
+    if not meta:
+        return merged
+    folded = PodPatch(status.name, {**status.body, "metadata": meta}, "status")
+    return [folded if p is status else p for p in out]
 
 
 def refresh_pod(p: Pass, pod: Obj) -> tuple[list[PodPatch], float | None]:
@@ -117,7 +171,7 @@ def refresh_pod(p: Pass, pod: Obj) -> tuple[list[PodPatch], float | None]:
         patches.append(PodPatch(name, move.body, "status"))
     elif move.action == Action.PATCH and move.body is not None:
         patches.append(PodPatch(name, move.body))
-    return patches, wait
+    return ride_on_status(patches), wait
 
 
 def refresh_pods(p: Pass) -> Refreshed:

@@ -136,13 +136,14 @@ CASES = [
          and p.revision_create["revision"] == 1 and p.revision_create["metadata"]["name"] == V1),
     Case("new CloneSet of 3: create 3 pods at revision 1 (step 2/4)", cloneset(),
          check=lambda p: (p.write, p.create) == (Write.CREATE, ((V1, 3),))),
-    Case("new CloneSet of 3: InPlaceUpdateReady=True, then PreparingNormal -> Normal, in one "
-         "pass (step 3/4)", cloneset(),
+    Case("new CloneSet of 3: InPlaceUpdateReady=True and PreparingNormal -> Normal, one "
+         "pods/status write each (step 3/4)", cloneset(),
          pods=three(gate=None, state="PreparingNormal", ready=False),
          check=lambda p: p.write == Write.PATCH and p.step == "refresh"
-         and [q.subresource for q in p.patches] == ["status"] * 3 + [""] * 3
+         and [q.subresource for q in p.patches] == ["status"] * 3
          and all(q.body["metadata"]["labels"]["lifecycle.apps.kruise.io/state"] == "Normal"
-                 for q in p.patches[3:])),
+                 and q.body["status"]["conditions"][0]["type"] == "InPlaceUpdateReady"
+                 for q in p.patches)),
     Case("new CloneSet of 3: PreparingNormal -> Normal (step 4/4)", cloneset(),
          pods=three(state="PreparingNormal", ready=False),
          check=lambda p: p.step == "refresh" and all(
