@@ -172,6 +172,34 @@ async def test_close_commits_what_is_queued(tmp_path: Path) -> None:
     await again.close()
 
 
+async def test_lists_stay_sorted_and_current_as_keys_come_and_go(tmp_path: Path) -> None:
+    store = await open_store(Storage(tmp_path / "db", "NORMAL"))
+
+    def names(ns: str | None = "default") -> list[str]:
+        return [f"{e.obj['metadata']['namespace']}/{e.obj['metadata']['name']}"
+                for e in store.list_entries(RES, ns)]
+
+    for name in ("b", "a", "c"):
+        await store.write("ADDED", RES, "default", name, cm(name))
+    other = cm("a")
+    other["metadata"]["namespace"] = "other"
+    await store.write("ADDED", RES, "other", "a", other)
+    assert names() == names() == ["default/a", "default/b", "default/c"]  # sorted once, kept
+    assert names(None) == ["default/a", "default/b", "default/c", "other/a"]
+    b = store.latest(RES, "default", "b")
+    assert b is not None
+    await store.write("MODIFIED", RES, "default", "b",
+                      dict(b.obj, data={"k": "2"}, metadata=dict(b.obj["metadata"])))
+    assert [e.obj["data"]["k"] for e in store.list_entries(RES, "default")] == ["v", "2", "v"]
+    a = store.latest(RES, "default", "a")
+    assert a is not None
+    await store.write("DELETED", RES, "default", "a", dict(a.obj, metadata=dict(a.obj["metadata"])))
+    await store.write("ADDED", RES, "default", "aa", cm("aa"))
+    assert names() == ["default/aa", "default/b", "default/c"]
+    assert names(None) == ["default/aa", "default/b", "default/c", "other/a"]
+    await store.close()
+
+
 async def test_list_at_rebuilds_a_past_revision(tmp_path: Path) -> None:
     store = await open_store(Storage(tmp_path / "db", "NORMAL"))
     a = await store.write("ADDED", RES, "default", "a", cm("a", "1"))
