@@ -12,7 +12,7 @@ import pytest
 
 from mizzen.apiserver import errors
 from mizzen.apiserver.storage import CommitStats, Row, Storage
-from mizzen.apiserver.store import Event, Store
+from mizzen.apiserver.store import Entry, EntryRange, Event, Store
 from mizzen.apiserver.store_commit import IDLE_SLICE, MIN_SLICE
 from tests.conftest import eventually
 
@@ -198,6 +198,23 @@ async def test_lists_stay_sorted_and_current_as_keys_come_and_go(tmp_path: Path)
     assert names() == ["default/aa", "default/b", "default/c"]
     assert names(None) == ["default/aa", "default/b", "default/c", "other/a"]
     await store.close()
+
+
+def test_an_entry_range_resolves_entries_as_it_is_read() -> None:
+    by_ns = {"a": {"x": Entry({"metadata": {"name": "x"}}, b"", 1)},
+             "b": {"y": Entry({"metadata": {"name": "y"}}, b"", 2),
+                   "z": Entry({"metadata": {"name": "z"}}, b"", 3)}}
+    keys = [("a", "x"), ("b", "y"), ("b", "z")]
+    full = EntryRange(by_ns, keys)
+    assert len(full) == 3 and [e.rv for e in full] == [1, 2, 3]
+    tail = full[1:]
+    assert isinstance(tail, EntryRange) and [e.rv for e in tail] == [2, 3]
+    assert tail[-1].rv == 3 and tail[0].rv == 2 and len(tail[5:]) == 0
+    assert [e.rv for e in full[:2]] == [1, 2] and len(full[2:1]) == 0
+    with pytest.raises(IndexError):
+        tail[2]
+    with pytest.raises(ValueError):
+        full[::2]
 
 
 async def test_list_at_rebuilds_a_past_revision(tmp_path: Path) -> None:
