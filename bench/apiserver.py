@@ -37,9 +37,11 @@ Method
 * **Accounting**: ``/metrics`` is scraped around each write phase (outside the timed part)
   for the SQLite commits, writes per commit and commit time (as the server's commit thread
   timed it), and at the end for the requests by verb.  Server CPU (all its threads) comes
-  from ``/proc/PID/stat``, client CPU from ``time.process_time``, and the rest of the
-  machine's busy time from ``/proc/stat``: client and server share the cores, and a phase
-  during which other processes were busy is flagged, on screen and in the record.
+  from ``/proc/PID/stat`` and that of its event-loop thread alone (which serves every
+  request, and so caps the rates) from ``/proc/PID/task/PID/stat``, client CPU from
+  ``time.process_time``, and the rest of the machine's busy time from ``/proc/stat``: client
+  and server share the cores, and a phase during which other processes were busy is flagged,
+  on screen and in the record.
 
 Every unexpected answer (a non-2xx status, a transport error, a missed watch event) is
 counted; the script exits 1 if there was any.  Missed targets do not change the exit code:
@@ -349,12 +351,12 @@ class Server:
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU of the server process (all threads), from /proc."""
-        try:
-            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        except OSError:
-            return None
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _proc_cpu(f"/proc/{self.proc.pid}/stat")
+
+    def loop_cpu_seconds(self) -> float | None:
+        """User + system CPU of the server's main thread: its event loop, which serves
+        every request (SQLite commits and checkpoints run on threads of their own)."""
+        return _proc_cpu(f"/proc/{self.proc.pid}/task/{self.proc.pid}/stat")
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -362,6 +364,15 @@ class Server:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _proc_cpu(stat_path: str) -> float | None:
+    try:
+        stat = Path(stat_path).read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def start_server(data_dir: Path, sync: str, log: IO[bytes],
@@ -571,6 +582,7 @@ class Phase:
     machine_cpu: float | None = None
     failed: int = 0
     commit_seconds: float = 0.0  # summed over the phase's commits, as the server timed them
+    loop_cpu: float | None = None  # the server's event-loop thread alone
 
     @property
     def others_cpu(self) -> float | None:
@@ -595,7 +607,11 @@ class Phase:
         cpu = ""
         if self.server_cpu is not None and self.seconds > 0:
             cpu = (f"; server CPU {self.server_cpu / self.seconds:.0%} of a core "
-                   f"({self.server_cpu / max(self.ops, 1) * 1e6:,.0f} µs/op)")
+                   f"({self.server_cpu / max(self.ops, 1) * 1e6:,.0f} µs/op")
+            if self.loop_cpu is not None:
+                cpu += (f"; event loop {self.loop_cpu / self.seconds:.0%}, "
+                        f"{self.loop_cpu / max(self.ops, 1) * 1e6:,.0f} µs/op")
+            cpu += ")"
         cpu += (f", client CPU {self.client_cpu / self.seconds:.0%} "
                 f"({self.client_cpu / max(self.ops, 1) * 1e6:,.0f} µs/op)")
         others = self.others_cpu
@@ -614,8 +630,10 @@ async def timed(api: Api, server: Server, label: str, ops: Sequence[Op], concurr
                 expect: int) -> tuple[Phase, list[bytes | None]]:
     before = await api.metrics()
     cpu0, ccpu0, mcpu0 = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
+    loop0 = server.loop_cpu_seconds()
     seconds, latencies, bodies = await api.run(ops, concurrency, expect)
     cpu1, ccpu1, mcpu1 = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
+    loop1 = server.loop_cpu_seconds()
     after = await api.metrics()
     phase = Phase(label, len(latencies), seconds, latencies,
                   None if cpu0 is None or cpu1 is None else cpu1 - cpu0, ccpu1 - ccpu0,
@@ -623,7 +641,8 @@ async def timed(api: Api, server: Server, label: str, ops: Sequence[Op], concurr
                   metric_sum(after, COMMITTED_WRITES) - metric_sum(before, COMMITTED_WRITES),
                   None if mcpu0 is None or mcpu1 is None else mcpu1 - mcpu0,
                   len(ops) - len(latencies),
-                  metric_sum(after, COMMIT_SECONDS) - metric_sum(before, COMMIT_SECONDS))
+                  metric_sum(after, COMMIT_SECONDS) - metric_sum(before, COMMIT_SECONDS),
+                  None if loop0 is None or loop1 is None else loop1 - loop0)
     return phase, bodies
 
 
@@ -1010,6 +1029,10 @@ def accounting(r: Results) -> list[str]:
                     for p in r.phases.values() if p.server_cpu is not None)
     if cpu:
         out.append(f"Server CPU per write (all threads): {cpu}")
+    loop = "; ".join(f"{p.label} {p.loop_cpu / max(p.ops, 1) * 1e6:,.0f} µs"
+                     for p in r.phases.values() if p.loop_cpu is not None)
+    if loop:
+        out.append(f"Server CPU per write, event-loop thread alone: {loop}")
     busy = [(p.label, o / p.seconds) for p in r.phases.values()
             if (o := p.others_cpu) is not None and p.seconds > 0 and o / p.seconds >= 0.05]
     if busy:

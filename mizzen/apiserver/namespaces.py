@@ -64,7 +64,7 @@ class NamespaceLifecycle:
                     self._loop.mark(ev.name)
             elif ev.ns:
                 ns = store.get(NS_RES, "", ev.ns)
-                if ns is not None and objectmeta.is_deleting(ns.obj):
+                if ns is not None and objectmeta.entry_is_deleting(ns):
                     self._loop.mark(ev.ns)
 
     async def _finalize(self, name: str) -> None:

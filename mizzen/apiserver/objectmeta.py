@@ -18,6 +18,7 @@ import orjson
 
 from mizzen.apiserver import errors
 from mizzen.apiserver.resources import ResourceInfo
+from mizzen.apiserver.store_log import Entry
 
 Clock = Callable[[], datetime]
 
@@ -134,6 +135,19 @@ def deep_copy(obj: dict[str, Any]) -> dict[str, Any]:
 
 def is_deleting(obj: dict[str, Any]) -> bool:
     return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def entry_is_deleting(entry: Entry) -> bool:
+    """:func:`is_deleting` of a stored value, worked out once per version: every write into
+    a namespace asks it of the namespace, whose dict is rarely still warm."""
+    return entry.memo(_DELETING, _deleting)
+
+
+_DELETING = "deleting"
+
+
+def _deleting(entry: Entry) -> bool:
+    return is_deleting(entry.parsed())
 
 
 def should_delete_now(obj: dict[str, Any]) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 from dataclasses import dataclass
 
 import orjson
@@ -116,15 +117,15 @@ async def list_objects(store: Store, info: ResourceInfo, ns: str | None,
         if opts.resource_version not in ("", "0"):
             await wait_for_rv(store, _parse_rv(opts.resource_version))
         rv = store.committed_rv
-        entries = store.list_entries(info.store_key, ns)
+        entries = store.snapshot(info.store_key, ns)
     if predicate is not None:
         entries = [e for e in entries if predicate(e.obj)]
-    if start_after is not None:
-        entries = [e for e in entries if _key(e) > start_after]
+    if start_after is not None:  # entries are sorted by key
+        entries = entries[bisect.bisect_right(entries, start_after, key=_key):]
     if opts.limit and len(entries) > opts.limit:
-        page = entries[:opts.limit]
+        page = list(entries[:opts.limit])  # resolved now: a snapshot is only valid until then
         token = _encode_continue(rv, _key(page[-1]))
         # With selectors upstream cannot count cheaply and leaves the field unset.
         remaining = None if predicate is not None else len(entries) - opts.limit
         return ListResult(page, rv, token, remaining)
-    return ListResult(entries, rv, "", None)
+    return ListResult(list(entries), rv, "", None)

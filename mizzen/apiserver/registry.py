@@ -97,7 +97,7 @@ class Registry:
         ns = self.store.latest(NS_RES, "", ctx.ns)
         if ns is None:
             raise errors.not_found("namespaces", "", ctx.ns)
-        if objectmeta.is_deleting(ns.obj):
+        if objectmeta.entry_is_deleting(ns):
             raise errors.forbidden(ctx.info.plural, ctx.info.group, name,
                                    f"unable to create new content in namespace {ctx.ns} "
                                    "because it is being terminated")

@@ -157,7 +157,7 @@ class ResourceHandler:
         raise errors.method_not_allowed(method, rp.plural)
 
     def context(self, info: ResourceInfo, rp: ResourcePath, query: Query,
-                request: web.BaseRequest) -> Context:
+                request: web.BaseRequest, verb: str) -> Context:
         fv = query.get("fieldValidation") or "Warn"
         if fv not in ("Strict", "Warn", "Ignore"):
             raise errors.bad_request(f"fieldValidation must be one of Strict, Warn, Ignore; "
@@ -169,8 +169,7 @@ class ResourceHandler:
             request.headers.get("User-Agent", "unknown").split("/", 1)[0]
         ns = rp.namespace if info.namespaced else None
         return Context(info, ns, rp.name, rp.subresource, manager, fv, bool(dry_run),
-                       query.flag("force"), verb=self.verb(request.method, rp,
-                                                            query.get("watch")))
+                       query.flag("force"), verb=verb)
 
     async def handle(self, request: web.BaseRequest, rp: ResourcePath,
                      verb: str) -> web.StreamResponse:
@@ -178,7 +177,7 @@ class ResourceHandler:
         info = self.resolve(rp)
         if verb not in info.verbs and not rp.subresource:
             raise errors.method_not_allowed(verb, info.plural)
-        ctx = self.context(info, rp, query, request)
+        ctx = self.context(info, rp, query, request, verb)
         handler: Callable[[web.BaseRequest, Context, Query], Awaitable[web.StreamResponse]] = {
             "get": self._get, "list": self._list, "watch": self._watch,
             "create": self._create, "update": self._update, "patch": self._patch,

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable, Iterator
-from typing import Any
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
 
 import orjson
 
@@ -37,11 +38,52 @@ from mizzen.apiserver.storage import CommitStats, Storage
 from mizzen.apiserver.store_commit import CommitQueue
 from mizzen.apiserver.store_log import ChangeLog, Entry, Event, WarmSet
 
-__all__ = ["Entry", "Event", "Store"]
+__all__ = ["Entry", "EntryRange", "Event", "Store"]
 
 Key = tuple[str, str, str]  # (store key "group/plural", namespace, name)
 WINDOW_BYTES = 32 * 2**20  # the change log's default byte budget
 WARM_ENTRIES = 64  # parsed dicts kept (current values most recently published or read)
+
+
+class EntryRange(Sequence[Entry]):
+    """Entries of one resource in key order, looked up in the store's map when read."""
+
+    __slots__ = ("_by_ns", "_keys", "_start", "_stop")
+
+    def __init__(self, by_ns: dict[str, dict[str, Entry]], keys: list[tuple[str, str]],
+                 start: int = 0, stop: int | None = None) -> None:
+        self._by_ns = by_ns
+        self._keys = keys
+        self._start = start
+        self._stop = len(keys) if stop is None else stop
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    @overload
+    def __getitem__(self, i: int) -> Entry: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> EntryRange: ...
+
+    def __getitem__(self, i: int | slice) -> Entry | EntryRange:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                raise ValueError("an entry range slices with step 1 only")
+            return EntryRange(self._by_ns, self._keys, self._start + start,
+                              self._start + max(start, stop))
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        ns, name = self._keys[self._start + i]
+        return self._by_ns[ns][name]
+
+    def __iter__(self) -> Iterator[Entry]:
+        by_ns = self._by_ns
+        for ns, name in itertools.islice(self._keys, self._start, self._stop):
+            yield by_ns[ns][name]
 
 
 Listener = Callable[[list[Event]], None]
@@ -57,6 +99,9 @@ class Store:
         self._warm = WarmSet(warm)
         self._latest: dict[str, dict[str, dict[str, Entry]]] = {}
         self._shadow: dict[Key, Entry | None] = {}
+        # Sorted (namespace, name) keys of _latest per (resource, namespace or None): kept
+        # until a key of that resource comes or goes, so pages of a LIST do not sort again.
+        self._order: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
         self._inflight: dict[Key, int] = {}
         self._rv = 0
         self.committed_rv = 0
@@ -150,8 +195,32 @@ class Store:
 
     def list_entries(self, res: str, ns: str | None) -> list[Entry]:
         """Committed objects of one resource (all namespaces when ``ns`` is None), by key."""
-        found = self._keyed(res, ns)
+        return list(self.snapshot(res, ns))
+
+    def snapshot(self, res: str, ns: str | None) -> Sequence[Entry]:
+        """:meth:`list_entries`, without resolving every entry up front: with no write of
+        the resource in flight, a view that looks entries up as it is read, so a page of a
+        long LIST costs its own entries only.  Valid until the loop next runs something
+        else (read it before any ``await``)."""
+        if not any(r == res and (ns is None or s == ns) for r, s, _ in self._shadow):
+            return EntryRange(self._latest.get(res) or {}, self._sorted_keys(res, ns))
+        found = self._keyed(res, ns)  # writes of this resource in flight: overlay them
         return [found[k] for k in sorted(found)]
+
+    def _sorted_keys(self, res: str, ns: str | None) -> list[tuple[str, str]]:
+        keys = self._order.get((res, ns))
+        if keys is None:
+            by_ns = self._latest.get(res) or {}
+            if ns is not None:
+                keys = [(ns, n) for n in sorted(by_ns.get(ns, ()))]
+            else:
+                keys = sorted((s, n) for s, names in by_ns.items() for n in names)
+            self._order[(res, ns)] = keys
+        return keys
+
+    def _membership_changed(self, res: str, ns: str) -> None:
+        self._order.pop((res, ns), None)
+        self._order.pop((res, None), None)
 
     def count(self, res: str) -> int:
         by_ns = self._latest.get(res)
@@ -160,10 +229,11 @@ class Store:
     def namespaces_in_use(self, res: str) -> Iterator[str]:
         return iter([ns for ns, names in self._latest.get(res, {}).items() if names])
 
-    def list_at(self, res: str, ns: str | None, rv: int) -> list[Entry]:
-        """The objects as they were at revision ``rv`` (consistent pagination, Exact reads)."""
+    def list_at(self, res: str, ns: str | None, rv: int) -> Sequence[Entry]:
+        """The objects as they were at revision ``rv`` (consistent pagination, Exact reads);
+        like :meth:`snapshot`, valid until the next ``await``."""
         if rv >= self.committed_rv:
-            return self.list_entries(res, ns)
+            return self.snapshot(res, ns)
         if rv < max(self.compacted_rv, self.snapshot_floor_rv):
             raise errors.expired(f"too old resource version: {rv} ({self.compacted_rv + 1})")
         current = self._keyed(res, ns)
@@ -213,8 +283,11 @@ class Store:
         if prev is not None:
             prev.pin()
         if typ == "DELETED":
-            by_name.pop(name, None)
+            if by_name.pop(name, None) is not None:
+                self._membership_changed(res, ns)
         else:
+            if prev is None:
+                self._membership_changed(res, ns)
             by_name[name] = entry
         ev = Event(typ, res, ns, name, entry, prev)
         return ev, self._queue.add(ev)
@@ -285,6 +358,7 @@ class Store:
                 by_name[name] = committed
         self._shadow.clear()
         self._inflight.clear()
+        self._order.clear()
         _, queued = self._queue.take_after_failure()  # staged on top of the failed writes
         for fut in (done, queued):
             if fut is not None and not fut.done():

@@ -36,6 +36,7 @@ from mizzen.apiserver.resources import ResourceInfo
 from mizzen.apiserver.schema import Node, SchemaSet, node_types
 from mizzen.apiserver.specmemo import SpecMemo
 from mizzen.apiserver.validation_names import (
+    CleanMeta,
     config_key,
     dns1035_label,
     dns1123_label,
@@ -154,6 +155,7 @@ class Validator:
         self._specs: dict[tuple[str, bool], Spec] = {}
         self._pending: set[tuple[str, bool]] = set()
         self._clean: SpecMemo[None] = SpecMemo(CLEAN_SPECS, CLEAN_SPEC_BYTES)
+        self._clean_meta = CleanMeta()
 
     def validate(self, info: ResourceInfo, obj: dict[str, Any],
                  old: dict[str, Any] | None = None) -> Verdict:
@@ -170,7 +172,7 @@ class Validator:
         sink = _Sink()
         check(obj, sink, seen, type(status) is dict and old is not None and
               status is old.get("status"))
-        check_object(info, obj, sink.causes, spec_checked=seen)
+        check_object(info, obj, sink.causes, spec_checked=seen, clean_meta=self._clean_meta)
         if old is not None:
             check_update(info, obj, old, sink.causes)
         if spec is not None and not seen and not sink.unknown and not sink.causes:

@@ -192,17 +192,54 @@ def check_meta(meta: Any, at: str, causes: list[Cause]) -> None:
     """Labels, annotations and finalizers of ``metadata`` (object or template)."""
     meta = as_dict(meta)
     check_labels(meta.get("labels"), f"{at}.labels", causes)
-    annotations, size = as_dict(meta.get("annotations")), 0
-    for key, value in annotations.items():
+    annotations = as_dict(meta.get("annotations"))
+    for key in annotations:
         causes += [field_invalid(f"{at}.annotations", key, m) for m in qualified_name(key.lower())]
-        size += len(key) + (len(value) if isinstance(value, str) else 0)
+    _check_annotations_size(annotations, at, causes)
+    for fin in as_list(meta.get("finalizers")):
+        if isinstance(fin, str):
+            causes += [field_invalid(f"{at}.finalizers", fin, m) for m in qualified_name(fin)]
+
+
+def _check_annotations_size(annotations: dict[str, Any], at: str, causes: list[Cause]) -> None:
+    size = sum(len(k) + (len(v) if isinstance(v, str) else 0) for k, v in annotations.items())
     if size > _ANNOTATIONS_LIMIT:
         causes.append(Cause("FieldValueTooLong",
                             f"Too long: may not be more than {_ANNOTATIONS_LIMIT} bytes",
                             f"{at}.annotations"))
-    for fin in as_list(meta.get("finalizers")):
-        if isinstance(fin, str):
-            causes += [field_invalid(f"{at}.finalizers", fin, m) for m in qualified_name(fin)]
+
+
+class CleanMeta:
+    """:func:`check_meta` remembering the label sets, annotation keys and finalizers that
+    passed lately (the last ``entries`` combinations), so an object whose names were seen
+    before costs one tuple lookup: pods of one workload, and every update of an object,
+    carry the same ones again.  The annotations' total size is checked every time (their
+    values are not part of what is remembered).  Owned by a validator, never global."""
+
+    def __init__(self, entries: int = 1024) -> None:
+        self.entries = entries
+        self._clean: dict[tuple[Any, ...], None] = {}  # oldest first
+
+    def check(self, meta: Any, at: str, causes: list[Cause]) -> None:
+        meta = as_dict(meta)
+        labels, annotations = meta.get("labels"), as_dict(meta.get("annotations"))
+        finalizers = meta.get("finalizers")
+        try:
+            key = (tuple(labels.items()) if type(labels) is dict else labels,
+                   tuple(annotations), tuple(finalizers) if type(finalizers) is list else None)
+            seen = key in self._clean
+        except TypeError:  # something unhashable where a string belongs: not valid anyway
+            check_meta(meta, at, causes)
+            return
+        if seen:
+            _check_annotations_size(annotations, at, causes)
+            return
+        before = len(causes)
+        check_meta(meta, at, causes)
+        if len(causes) == before:
+            if len(self._clean) >= self.entries:
+                del self._clean[next(iter(self._clean))]
+            self._clean[key] = None
 
 
 def check_selector(sel: dict[str, Any], at: str, causes: list[Cause]) -> None:

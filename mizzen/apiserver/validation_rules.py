@@ -27,6 +27,7 @@ import orjson
 from mizzen.apiserver.errors import Cause, field_forbidden, field_invalid, field_required
 from mizzen.apiserver.resources import ResourceInfo
 from mizzen.apiserver.validation_names import (
+    CleanMeta,
     as_dict,
     as_list,
     check_labels,
@@ -209,11 +210,12 @@ _NAME_RULES = MappingProxyType({("", "Namespace"): dns1123_label, ("", "Service"
 
 
 def check_object(info: ResourceInfo, obj: dict[str, Any], causes: list[Cause], *,
-                 spec_checked: bool = False) -> None:
+                 spec_checked: bool = False, clean_meta: CleanMeta | None = None) -> None:
     """Object-level rules of upstream validation, for ``info``'s kind.
 
     ``spec_checked``: the object's ``spec`` is known to pass the rules that read
-    only ``spec`` (pods, workloads, services), which are then skipped.
+    only ``spec`` (pods, workloads, services), which are then skipped.  ``clean_meta``
+    remembers metadata names that passed before.
     """
     meta = as_dict(obj.get("metadata"))
     name = meta.get("name")
@@ -223,7 +225,7 @@ def check_object(info: ResourceInfo, obj: dict[str, Any], causes: list[Cause], *
     elif isinstance(name, str):
         rule = _NAME_RULES.get((info.group, info.kind), dns1123_subdomain)
         causes += [field_invalid("metadata.name", name, m) for m in rule(name)]
-    check_meta(meta, "metadata", causes)
+    (clean_meta.check if clean_meta is not None else check_meta)(meta, "metadata", causes)
     kind = (info.group, info.kind)
     if spec_checked and (kind in _SPEC_ONLY or (info.group == "apps" and info.kind in WORKLOADS)):
         return

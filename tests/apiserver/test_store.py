@@ -12,7 +12,7 @@ import pytest
 
 from mizzen.apiserver import errors
 from mizzen.apiserver.storage import CommitStats, Row, Storage
-from mizzen.apiserver.store import Event, Store
+from mizzen.apiserver.store import Entry, EntryRange, Event, Store
 from mizzen.apiserver.store_commit import IDLE_SLICE, MIN_SLICE
 from tests.conftest import eventually
 
@@ -170,6 +170,51 @@ async def test_close_commits_what_is_queued(tmp_path: Path) -> None:
     again = await open_store(Storage(tmp_path / "db", "NORMAL"))
     assert len(again.list_entries(RES, "default")) == 50
     await again.close()
+
+
+async def test_lists_stay_sorted_and_current_as_keys_come_and_go(tmp_path: Path) -> None:
+    store = await open_store(Storage(tmp_path / "db", "NORMAL"))
+
+    def names(ns: str | None = "default") -> list[str]:
+        return [f"{e.obj['metadata']['namespace']}/{e.obj['metadata']['name']}"
+                for e in store.list_entries(RES, ns)]
+
+    for name in ("b", "a", "c"):
+        await store.write("ADDED", RES, "default", name, cm(name))
+    other = cm("a")
+    other["metadata"]["namespace"] = "other"
+    await store.write("ADDED", RES, "other", "a", other)
+    assert names() == names() == ["default/a", "default/b", "default/c"]  # sorted once, kept
+    assert names(None) == ["default/a", "default/b", "default/c", "other/a"]
+    b = store.latest(RES, "default", "b")
+    assert b is not None
+    await store.write("MODIFIED", RES, "default", "b",
+                      dict(b.obj, data={"k": "2"}, metadata=dict(b.obj["metadata"])))
+    assert [e.obj["data"]["k"] for e in store.list_entries(RES, "default")] == ["v", "2", "v"]
+    a = store.latest(RES, "default", "a")
+    assert a is not None
+    await store.write("DELETED", RES, "default", "a", dict(a.obj, metadata=dict(a.obj["metadata"])))
+    await store.write("ADDED", RES, "default", "aa", cm("aa"))
+    assert names() == ["default/aa", "default/b", "default/c"]
+    assert names(None) == ["default/aa", "default/b", "default/c", "other/a"]
+    await store.close()
+
+
+def test_an_entry_range_resolves_entries_as_it_is_read() -> None:
+    by_ns = {"a": {"x": Entry({"metadata": {"name": "x"}}, b"", 1)},
+             "b": {"y": Entry({"metadata": {"name": "y"}}, b"", 2),
+                   "z": Entry({"metadata": {"name": "z"}}, b"", 3)}}
+    keys = [("a", "x"), ("b", "y"), ("b", "z")]
+    full = EntryRange(by_ns, keys)
+    assert len(full) == 3 and [e.rv for e in full] == [1, 2, 3]
+    tail = full[1:]
+    assert isinstance(tail, EntryRange) and [e.rv for e in tail] == [2, 3]
+    assert tail[-1].rv == 3 and tail[0].rv == 2 and len(tail[5:]) == 0
+    assert [e.rv for e in full[:2]] == [1, 2] and len(full[2:1]) == 0
+    with pytest.raises(IndexError):
+        tail[2]
+    with pytest.raises(ValueError):
+        full[::2]
 
 
 async def test_list_at_rebuilds_a_past_revision(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import pytest
 from mizzen.apiserver.errors import Cause
 from mizzen.apiserver.schema import SchemaSet
 from mizzen.apiserver.validation import Validator, Verdict
+from mizzen.apiserver.validation_names import CleanMeta, check_meta
 from tests.apiserver.test_validation import Obj, check, fields, pod, sample, workload
 
 SUBDOMAIN_MSG = (
@@ -90,3 +91,33 @@ def test_selector_expressions(validator: Validator) -> None:
         ("spec.selector.matchExpressions[0].values", "FieldValueRequired"),
         ("spec.selector.matchExpressions[1].values", "FieldValueForbidden"),
         ("spec.selector.matchExpressions[2].operator", "FieldValueInvalid")]
+
+
+def test_clean_meta_remembers_only_names_that_passed() -> None:
+    memo = CleanMeta(entries=2)
+    good = {"labels": {"app": "web"}, "annotations": {"a.io/x": "1"}, "finalizers": ["a.io/f"]}
+    bad = {"labels": {"app": "-web-"}, "annotations": {"a b": "1"}}
+    for _ in range(2):  # the second time from the memo: same (empty) answer
+        causes: list[Cause] = []
+        memo.check(good, "metadata", causes)
+        assert causes == []
+    assert len(memo._clean) == 1
+    for _ in range(2):  # never remembered: reported every time, as check_meta does
+        expected: list[Cause] = []
+        causes = []
+        memo.check(bad, "metadata", causes)
+        check_meta(bad, "metadata", expected)
+        assert causes == expected and len(causes) == 2
+    assert len(memo._clean) == 1
+    huge = dict(good, annotations={"a.io/x": "x" * (256 * 1024)})  # same keys, new values
+    causes = []
+    memo.check(huge, "metadata", causes)
+    assert [c.field for c in causes] == ["metadata.annotations"]
+    odd = {"labels": {"app": ["not", "a", "string"]}}  # unhashable: checked as usual
+    causes, expected = [], []
+    memo.check(odd, "metadata", causes)
+    check_meta(odd, "metadata", expected)
+    assert causes == expected
+    for i in range(3):  # bounded: the oldest goes
+        memo.check({"labels": {"n": str(i)}}, "metadata", [])
+    assert len(memo._clean) == 2
