@@ -1,9 +1,9 @@
 """How the CLI's long-running commands run their event loop: on uvloop where it exists.
 
-``mizzen apiserver`` and ``mizzen up`` serve every request on one event loop, so the loop's
-own cost per request caps what the control plane can do: with the standard loop, reading and
-writing a TLS connection goes through :mod:`asyncio.sslproto` (Python code per chunk) and
-every callback through Python-level scheduling.  uvloop (libuv, written in Cython) does both
+``mizzen apiserver``, ``mizzen up`` and ``mizzen controller`` serve every request on one event
+loop, so the loop's own cost per request caps what the control plane can do: with the
+standard loop, reading and writing a TLS connection goes through :mod:`asyncio.sslproto`
+(Python code per chunk) and every callback through Python-level scheduling.  uvloop (libuv, written in Cython) does both
 in C; on the API server benchmark it takes a sizeable share of each request's CPU off the
 loop.  It is a pinned dependency on the platforms it supports; elsewhere (Windows) the
 standard loop runs.

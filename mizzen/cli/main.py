@@ -4,7 +4,8 @@ Each sub-command is a thin shell over a library object: it parses options,
 builds a config, runs it on an event loop and turns failures into a message
 and a non-zero exit.  ``mizzen apiserver`` runs the embedded API server until
 interrupted (SIGINT or SIGTERM stop it cleanly).  The long-running servers
-(``apiserver``, ``up``) run on the loop :mod:`mizzen.cli.eventloop` picks (uvloop).
+(``apiserver``, ``up``, ``controller``) run on the loop :mod:`mizzen.cli.eventloop` picks
+(uvloop).
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def controller(
     webhook = WebhookOptions(webhook_host, webhook_port, service,
                              webhook_cert_dir.resolve() if webhook_cert_dir else None)
     try:
-        asyncio.run(run_controller(kubeconfig, leader_elect, leader_elect_namespace,
+        eventloop.run(run_controller(kubeconfig, leader_elect, leader_elect_namespace,
                                    health_port, webhook, install_crds, health_host))
     except (ConfigError, OSError, UnreachableWebhook) as exc:
         typer.echo(f"error: {exc}", err=True)
