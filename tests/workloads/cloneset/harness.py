@@ -75,6 +75,14 @@ def cloneset(name: str = "web", replicas: int = 3, image: str = "nginx:1.25", *,
             "metadata": {"name": name, "namespace": NS}, "spec": body}
 
 
+def app_and_sidecar(app: str, sidecar: str) -> list[Obj]:
+    """Two containers for in-place batches: the sidecar (priority 10) updates first."""
+    return [{"name": "app", "image": app,
+             "env": [{"name": "KRUISE_CONTAINER_PRIORITY", "value": "1"}]},
+            {"name": "sidecar", "image": sidecar,
+             "env": [{"name": "KRUISE_CONTAINER_PRIORITY", "value": "10"}]}]
+
+
 def condition(obj: Obj, type_: str) -> Obj | None:
     for cond in (obj.get("status") or {}).get("conditions") or ():
         if cond.get("type") == type_:

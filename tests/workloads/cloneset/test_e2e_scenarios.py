@@ -20,6 +20,7 @@ from mizzen.client.resources import CONTROLLERREVISIONS, EVENTS, PODS
 from tests.workloads.cloneset.harness import (
     NS,
     Env,
+    app_and_sidecar,
     cloneset,
     condition,
     revision_of,
@@ -93,15 +94,9 @@ async def test_image_and_the_label_its_env_reads_update_in_place(server: ApiServ
 
 
 async def test_a_failing_first_batch_holds_the_next(server: ApiServer) -> None:
-    def containers(app: str, sidecar: str) -> list[Obj]:
-        return [{"name": "app", "image": app,
-                 "env": [{"name": "KRUISE_CONTAINER_PRIORITY", "value": "1"}]},
-                {"name": "sidecar", "image": sidecar,
-                 "env": [{"name": "KRUISE_CONTAINER_PRIORITY", "value": "10"}]}]
-
     async with running(server) as env:
         body = cloneset(replicas=1, policy="InPlaceIfPossible")
-        body["spec"]["template"]["spec"]["containers"] = containers("nginx:1.25", "envoy:1")
+        body["spec"]["template"]["spec"]["containers"] = app_and_sidecar("nginx:1.25", "envoy:1")
         await env.create(body)
         await env.settled()
         (pod,) = await env.pods()
@@ -110,7 +105,7 @@ async def test_a_failing_first_batch_holds_the_next(server: ApiServer) -> None:
         await env.client.patch(PODS, name, {"metadata": {"annotations": {NEVER_READY: "true"}}},
                                NS)
         cs = await env.get()
-        cs["spec"]["template"]["spec"]["containers"] = containers("nginx:1.26", "envoy:2")
+        cs["spec"]["template"]["spec"]["containers"] = app_and_sidecar("nginx:1.26", "envoy:2")
         await env.patch_spec({"template": cs["spec"]["template"]})
 
         async def sidecar_restarted() -> Obj | None:

@@ -15,6 +15,7 @@ from tests.workloads.cloneset.harness import (
     NS,
     Env,
     PodTrace,
+    app_and_sidecar,
     cloneset,
     condition,
     revision_of,
@@ -143,15 +144,9 @@ async def test_on_delete_updates_only_pods_someone_deletes(server: ApiServer) ->
 
 
 async def test_two_containers_update_in_two_batches_by_priority(server: ApiServer) -> None:
-    def containers(app: str, sidecar: str) -> list[Obj]:
-        return [{"name": "app", "image": app,
-                 "env": [{"name": "KRUISE_CONTAINER_PRIORITY", "value": "1"}]},
-                {"name": "sidecar", "image": sidecar,
-                 "env": [{"name": "KRUISE_CONTAINER_PRIORITY", "value": "10"}]}]
-
     async with running(server) as env:
         body = cloneset(replicas=1, policy="InPlaceIfPossible")
-        body["spec"]["template"]["spec"]["containers"] = containers("nginx:1.25", "envoy:1")
+        body["spec"]["template"]["spec"]["containers"] = app_and_sidecar("nginx:1.25", "envoy:1")
         await env.create(body)
         await env.settled()
         (before,) = await env.pods()
@@ -166,7 +161,7 @@ async def test_two_containers_update_in_two_batches_by_priority(server: ApiServe
 
         async with PodTrace(env.client, record, clock=env.clock):
             cs = await env.get()
-            cs["spec"]["template"]["spec"]["containers"] = containers("nginx:1.26", "envoy:2")
+            cs["spec"]["template"]["spec"]["containers"] = app_and_sidecar("nginx:1.26", "envoy:2")
             await env.patch_spec({"template": cs["spec"]["template"]})
             await env.settled(timeout=30)
         # The sidecar (priority 10) first; the app once the sidecar runs its new image.
