@@ -3,10 +3,10 @@
 ``mizzen apiserver``, ``mizzen up`` and ``mizzen controller`` serve every request on one event
 loop, so the loop's own cost per request caps what the control plane can do: with the
 standard loop, reading and writing a TLS connection goes through :mod:`asyncio.sslproto`
-(Python code per chunk) and every callback through Python-level scheduling.  uvloop (libuv, written in Cython) does both
-in C; on the API server benchmark it takes a sizeable share of each request's CPU off the
-loop.  It is a pinned dependency on the platforms it supports; elsewhere (Windows) the
-standard loop runs.
+(Python code per chunk) and every callback through Python-level scheduling.  uvloop
+(libuv, written in Cython) does both in C; on the API server benchmark it takes a sizeable
+share of each request's CPU off the loop.  It is a pinned dependency on the platforms it
+supports; elsewhere (Windows) the standard loop runs.
 
 Only the CLI chooses the loop.  Library code never depends on which loop runs it, and the
 tests run on pytest-asyncio's standard loop, so behaviour must be (and is tested to be)
