@@ -8,7 +8,9 @@ under cProfile and prints the top functions.
 
 Method
 ------
-* **The control plane** runs in this process as ``mizzen up`` would — on the event loop
+* **The control plane** runs as ``mizzen up`` runs it — the API server as ``mizzen
+  apiserver`` in a process of its own (``--processes 1``: on this process's loop), the rest
+  in this process, on the event loop
   it runs (uvloop, :mod:`mizzen.cli.eventloop`; ``--loop asyncio`` for the standard one)
   with the cyclic collector tuned as it tunes it (:func:`mizzen.cli.main.tune_gc`; ``--gc
   default`` for CPython's thresholds; collection time is reported per phase) — every
@@ -17,7 +19,7 @@ Method
   phase is measured from the benchmark's first request to the last of its milestones,
   which a watch of the namespace's pods (and of the workload) reports; after them the
   benchmark waits for the API writes to stop, so a phase is charged its trailing writes
-  too.  CPU is the whole process's (``getrusage``); memory its peak RSS.
+  too.  CPU is both processes' (``getrusage``, ``/proc``); memory their peak RSS summed.
 * **(1) In place at scale**, zero latency: a CloneSet of N pods (10,000;
   ``InPlaceIfPossible``, maxUnavailable 20%, maxSurge 0) is created and left to settle
   (timed, not a target), then its image is changed (one JSON patch).  Milestones: every
@@ -84,7 +86,8 @@ from bench.cluster_probe import (  # noqa: E402
     GcTimer,
     Sample,
     machine_info,
-    max_rss_mib,
+    peak_rss_mib,
+    plane_rss_mib,
     rss_mib,
 )
 from bench.cluster_report import print_profile  # noqa: E402
@@ -122,6 +125,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
                    help="the event loop mizzen up runs (uvloop), or asyncio's own (up)")
     p.add_argument("--gc", choices=("up", "default"), default="up",
                    help="the cyclic collector as mizzen up tunes it, or CPython's (up)")
+    p.add_argument("--processes", type=int, choices=(1, 2), default=2,
+                   help="as mizzen up --processes: the API server in a process of its own "
+                        "(2), or on this process's event loop with everything else (1) (2)")
     p.add_argument("--docs", type=Path, default=DOCS, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     parts = tuple(x for x in PARTS if x in a.parts.split(","))
@@ -133,7 +139,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     return Settings(parts, scale, max(10, math.ceil(scale / 100)), roll,
                     max(10, math.ceil(roll / 50)), a.percent, scaled(PROFILE, factor), factor,
                     a.sync, a.concurrency, a.timeout, a.quick, a.record, a.profile,
-                    a.profile_timer, a.docs, a.loop, a.gc)
+                    a.profile_timer, a.docs, a.loop, a.gc, a.processes)
 
 
 # -- one phase ----------------------------------------------------------------------------
@@ -154,7 +160,7 @@ async def measure(plane: Plane, s: Settings, name: str, n: int, act: Act,
                   profiler: cProfile.Profile | None = None) -> Measured:
     """Run ``act`` and wait for ``marks`` (under ``profiler`` if given), then for the
     writes to stop."""
-    before = Sample.take(plane.server)
+    before = await Sample.take(plane.server)
     gc0 = plane.gc_timer.seconds if plane.gc_timer else 0.0
     counts0, dropped0 = plane.counts(), plane.dropped_events()
     passes0 = dict(plane.cloneset.passes) if plane.cloneset else {}
@@ -173,12 +179,12 @@ async def measure(plane: Plane, s: Settings, name: str, n: int, act: Act,
         if profiler is not None:
             profiler.disable()
         ticker.cancel()
-    done = Sample()
+    done = Sample.now(plane.server)
     gc_seconds = (plane.gc_timer.seconds if plane.gc_timer else 0.0) - gc0
     worst = pods.max_unavailable
     pods.track(0)
     settled = await plane.settle(quiet=max(0.5, s.latency.stop + 0.5))
-    after = Sample.take(plane.server)
+    after = await Sample.take(plane.server)
     counts = {w: {k: v - counts0.get(w, {}).get(k, 0) for k, v in c.items()
                   if v != counts0.get(w, {}).get(k, 0)} for w, c in plane.counts().items()}
     passes = {k: v - passes0.get(k, 0) for k, v in plane.cloneset.passes.items()
@@ -192,7 +198,7 @@ async def measure(plane: Plane, s: Settings, name: str, n: int, act: Act,
         loop_cpu=done.loop_cpu - before.loop_cpu, others=others(before, done), counts=counts,
         requests=after.requests - before.requests,
         dropped_events=plane.dropped_events() - dropped0, max_unavailable=worst,
-        max_rss=max_rss_mib(), settle=settled, timed_out=timed_out, floor=floor,
+        max_rss=peak_rss_mib(plane.server), settle=settled, timed_out=timed_out, floor=floor,
         extra={"gc seconds": round(gc_seconds, 1),
                **({"cloneset passes": passes} if passes else {})})
 
@@ -252,19 +258,20 @@ async def workload_phases(plane: Plane, s: Settings, name: str, ns: str, res: Re
 
 async def scale_part(s: Settings, tmp: Path, gc_timer: GcTimer | None) -> ScaleRun:
     n = s.scale_pods
-    plane = Plane(tmp / "scale", s.sync, s.scale_nodes, LatencyProfile(), gc_timer)
+    plane = Plane(tmp / "scale", s.sync, s.scale_nodes, LatencyProfile(), gc_timer,
+                  s.processes)
     start_rss = rss_mib()
     timer = time.thread_time if s.profile_timer == "cpu" else time.perf_counter
     profiler = cProfile.Profile(timer) if s.profile else None
     try:
         nodes_ready = await plane.start(True, s.timeout)
-        idle_rss = rss_mib()
+        idle_rss = plane_rss_mib(plane.server)
         print(f"(1) {s.scale_nodes} nodes Ready in {nodes_ready:.1f}s; RSS {idle_rss:,.0f} "
               f"MiB; a CloneSet of {n:,} pods, then its image changed", flush=True)
         body = cloneset("web", "scale", n, "InPlaceIfPossible", s.percent)
         setup, update = await workload_phases(plane, s, "CloneSet in-place update", "scale",
                                               CLONESETS, body, profiler=profiler)
-        peak = max_rss_mib()
+        peak = peak_rss_mib(plane.server)
         assert plane.cloneset is not None
         passes = dict(plane.cloneset.passes)
     finally:
@@ -281,7 +288,7 @@ async def scale_part(s: Settings, tmp: Path, gc_timer: GcTimer | None) -> ScaleR
 async def bare_pods(s: Settings, data: Path, n: int,
                     gc_timer: GcTimer | None) -> tuple[Measured, Measured]:
     """The baseline of (1): bare pods created, then patched one by one by the bench."""
-    plane = Plane(data, s.sync, s.scale_nodes, LatencyProfile(), gc_timer)
+    plane = Plane(data, s.sync, s.scale_nodes, LatencyProfile(), gc_timer, s.processes)
     try:
         await plane.start(False, s.timeout)
         ns, client = "bare", plane.client
@@ -303,7 +310,8 @@ async def bare_pods(s: Settings, data: Path, n: int,
 
 async def rollouts_part(s: Settings, tmp: Path, gc_timer: GcTimer | None) -> list[Measured]:
     n, pc = s.rollout_pods, s.percent
-    plane = Plane(tmp / "rollouts", s.sync, s.rollout_nodes, s.latency, gc_timer)
+    plane = Plane(tmp / "rollouts", s.sync, s.rollout_nodes, s.latency, gc_timer,
+                  s.processes)
     out = []
     try:
         ready = await plane.start(True, s.timeout)
@@ -336,6 +344,8 @@ async def main_async(s: Settings, gc_timer: GcTimer | None = None) -> Results:
     machine = machine_info()
     machine["Commit"] = git_commit()
     machine["Loop"] = type(asyncio.get_running_loop()).__module__.partition(".")[0]
+    machine["Processes"] = ("2: the API server in its own (mizzen apiserver), the rest in this"
+                            if s.processes == 2 else "1: everything on this process's loop")
     r = Results(s, machine)
     with tempfile.TemporaryDirectory(prefix="mizzen-bench-cloneset-") as tmp:
         if "scale" in s.parts:

@@ -31,12 +31,13 @@ def intro() -> str:
     inplace, recreate = in_place_floor(PROFILE, 1000, 20), recreate_floor(PROFILE, 1000, 20)
     return f"""{SECTION}
 
-`bench/cloneset.py` (issue #5) runs the embedded control plane in the benchmark's process,
-built as `mizzen up` builds it — API server, CRDs, webhook server, the simulated nodes, kubelets
-and scheduler, the ReplicaSet, Deployment and CloneSet controllers — with every writer on its
-own client (own user agent, field manager and request counters), so each write is charged to
-the component that sent it. A separate client changes a workload's image and watches the pods
-and the workload for the milestones; CPU is the whole process's, memory its peak RSS. `make
+`bench/cloneset.py` (issue #5) runs the embedded control plane built as `mizzen up` builds
+it — the API server in a process of its own (`--processes 1`: in the benchmark's), and in the
+benchmark's process the CRDs, webhook server, the simulated nodes, kubelets and scheduler, the
+ReplicaSet, Deployment and CloneSet controllers — with every writer on its own client (own
+user agent, field manager and request counters), so each write is charged to the component
+that sent it. A separate client changes a workload's image and watches the pods and the
+workload for the milestones; CPU is both processes', memory their peak RSS summed. `make
 bench` runs it full size; `--quick` (1,000 pods for (1), 200 per rollout, latencies ÷ 4) is for
 iterating; `--parts scale|rollouts` runs one part. The module docstrings give the method,
 `--help` the options.
@@ -101,7 +102,8 @@ def entry(r: Results, when: datetime.datetime) -> str:
               f"{m['Platform']}; commit {m.get('Commit', 'unknown')}\n")
     collector = "as mizzen up tunes it" if s.gc == "up" else "at CPython's defaults"
     out.write(f"- Run: `{s.command}`; SQLite `synchronous={s.sync}`; "
-              f"{m.get('Loop', '?')} event loop, cyclic GC {collector}\n")
+              f"{m.get('Loop', '?')} event loop, cyclic GC {collector}; processes "
+              f"{m.get('Processes', '?')}\n")
     if r.scale is not None:
         sc = r.scale
         out.write(f"\n**(1) In place at scale** ({s.scale_nodes} nodes, zero latency)\n\n")

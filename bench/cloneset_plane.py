@@ -1,12 +1,14 @@
-"""The control plane ``bench/cloneset.py`` measures: ``mizzen up`` in this process, one client
+"""The control plane ``bench/cloneset.py`` measures: ``mizzen up``'s two processes, one client
 per writer, and the watches that tell when a rollout is done.
 
 **As ``mizzen up``.**  The embedded API server (temporary data directory, SQLite
-``synchronous`` FULL by default), the CRDs installed and the webhook server started as
-``mizzen up`` does (so CloneSet writes pass its validating webhook), then one Manager
-running what :func:`~mizzen.cluster.setup.add_simulated_cluster` registers (node and
-kubelet simulators, scheduler, ReplicaSet and Deployment controllers) and the CloneSet
-controller, on this process's event loop.  Peak RSS and CPU are therefore the control
+``synchronous`` FULL by default) in a process of its own, as ``mizzen up`` runs it
+(``bench/server_proc.py``; ``processes=1``: on this process's loop), the CRDs installed
+and the webhook server started as ``mizzen up`` does (so CloneSet writes pass its
+validating webhook), then one Manager running what
+:func:`~mizzen.cluster.setup.add_simulated_cluster` registers (node and kubelet
+simulators, scheduler, ReplicaSet and Deployment controllers) and the CloneSet controller,
+on this process's event loop.  Peak RSS and CPU (both processes) are therefore the control
 plane's, plus the benchmark's own client (two watches and the few requests it sends).
 
 **One client per writer.**  The components take the manager's client when they are
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cluster_probe import Follower, GcTimer, api_writes, settle
-from mizzen.apiserver.server import ApiServer, ServerConfig
+from bench.server_proc import InProcessServer, ServerView, start_view
 from mizzen.cli.crds import install_crds
 from mizzen.cli.webhooks import WebhookOptions, start_webhooks
 from mizzen.client.client import Client
@@ -132,9 +134,10 @@ class Plane:
     """The server, the manager with every writer on its own client, the benchmark's client."""
 
     def __init__(self, data: Path, sync: str, nodes: int, latency: LatencyProfile,
-                 gc_timer: GcTimer | None = None) -> None:
+                 gc_timer: GcTimer | None = None, processes: int = 2) -> None:
         self.gc_timer = gc_timer  # the run's collection time, if timed
-        self.server = ApiServer(ServerConfig(data_dir=data, port=0, synchronous=sync))
+        self.data, self.sync, self.processes = data, sync, processes
+        self.server: ServerView = InProcessServer(data, sync)  # replaced by start()
         self.config = ClusterConfig.with_nodes(nodes, latency=latency)
         self.clients: dict[str, Client] = {}
         self.manager: Manager | None = None
@@ -151,7 +154,9 @@ class Plane:
         """Everything up; returns seconds until every node was Ready and every informer
         synced."""
         t0 = time.perf_counter()
-        await self.server.start()
+        self.data.mkdir(parents=True, exist_ok=True)
+        self._log = (self.data.parent / f"{self.data.name}-server.log").open("wb")
+        self.server = await start_view(self.processes, self.data, self.sync, self._log)
         gc.freeze()  # as mizzen up: the loaded state is long-lived
         config = ClientConfig(server=self.server.url, ca_data=self.server.ca_pem,
                               token=self.server.token)
@@ -196,6 +201,7 @@ class Plane:
         for c in self.clients.values():
             await c.close()
         await self.server.stop()
+        self._log.close()
 
     async def namespace(self, name: str) -> None:
         await self.client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
@@ -226,9 +232,9 @@ class Plane:
         assert self.manager is not None
         return sum(self.manager.event_recorder(n).stats.dropped for n in RECORDERS)
 
-    def api_writes(self) -> int:
+    async def api_writes(self) -> int:
         """Writes the server answered so far, node Lease renewals aside."""
-        return api_writes(self.server)
+        return await api_writes(self.server)
 
     async def settle(self, quiet: float = 0.5, limit: float = 60.0) -> float:
         """Wait until no API write (heartbeats aside) happened for ``quiet`` seconds."""

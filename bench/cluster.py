@@ -8,14 +8,17 @@ functions by cumulative and by own time.
 
 Method
 ------
-* **One process, as ``mizzen up``.**  The embedded API server (a temporary data directory,
-  SQLite ``--sync`` FULL by default like ``mizzen up``), and a Manager with
+* **Two processes, as ``mizzen up``.**  The embedded API server (a temporary data
+  directory, SQLite ``--sync`` FULL by default like ``mizzen up``) runs as ``mizzen
+  apiserver`` in a process of its own (``bench/server_proc.py``), and a Manager with
   ``add_simulated_cluster`` (``--nodes`` nodes of 110 pods, three zones, the zero latency
-  profile: nodes, kubelets, scheduler, ReplicaSet and Deployment controllers) run on this
+  profile: nodes, kubelets, scheduler, ReplicaSet and Deployment controllers) runs on this
   process's event loop; the manager's client speaks HTTPS to the server exactly as it would
-  to a real cluster.  So the process's peak RSS (``ru_maxrss``; tracemalloc is off) and CPU
-  (``ru_utime + ru_stime``, every thread) are the control plane's — plus the benchmark's
-  own client, which only creates and deletes the ReplicaSets and holds two watches.
+  to a real cluster.  ``--processes 1`` puts the server on this process's loop too, as
+  ``mizzen up --processes 1`` does.  Peak RSS (``ru_maxrss`` here, ``VmHWM`` of the
+  server's process; tracemalloc is off) and CPU (``ru_utime + ru_stime``, every thread, of
+  both processes) are the control plane's — plus the benchmark's own client, which only
+  creates and deletes the ReplicaSets and holds two watches.
 * **The event loop ``mizzen up`` runs on** (:func:`mizzen.cli.eventloop.run`: uvloop);
   ``--loop asyncio`` runs the standard loop instead.
 * **The garbage collector as ``mizzen up`` sets it** (``--gc up``, the default): the CLI's
@@ -78,7 +81,8 @@ from bench.cluster_probe import (  # noqa: E402
     Sample,
     api_writes,
     machine_info,
-    max_rss_mib,
+    peak_rss_mib,
+    plane_rss_mib,
     pod_flags,
     replicaset_flags,
     rss_mib,
@@ -101,7 +105,7 @@ from bench.cluster_work import (  # noqa: E402
     others,
     replicaset,
 )
-from mizzen.apiserver.server import ApiServer, ServerConfig  # noqa: E402
+from bench.server_proc import InProcessServer, ServerView, start_view  # noqa: E402
 from mizzen.cli import eventloop  # noqa: E402
 from mizzen.cli.main import tune_gc  # noqa: E402
 from mizzen.client.client import Client  # noqa: E402
@@ -133,6 +137,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per phase (600)")
     p.add_argument("--loop", choices=("up", "asyncio"), default="up",
                    help="the event loop mizzen up runs (uvloop), or asyncio's own (up)")
+    p.add_argument("--processes", type=int, choices=(1, 2), default=2,
+                   help="as mizzen up --processes: the API server in a process of its own "
+                        "(2), or on this process's event loop with everything else (1) (2)")
     p.add_argument("--gc", choices=("up", "default"), default="up",
                    help="the cyclic collector as mizzen up tunes it, or CPython's defaults (up)")
     p.add_argument("--record", action="store_true", help="append the results to docs/")
@@ -149,7 +156,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     if a.nodes * 110 < pods:
         p.error(f"{pods} pods need at least {-(-pods // 110)} nodes of 110 pods")
     return Settings(pods, a.shape, a.nodes, a.sync, a.concurrency, a.timeout, a.quick,
-                    a.record, a.profile, a.profile_timer, a.docs, a.gc, a.loop)
+                    a.record, a.profile, a.profile_timer, a.docs, a.gc, a.loop, a.processes)
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -161,7 +168,8 @@ class Run:
     def __init__(self, s: Settings, data: Path, gc_timer: GcTimer) -> None:
         self.s = s
         self.gc = gc_timer
-        self.server = ApiServer(ServerConfig(data_dir=data, port=0, synchronous=s.sync))
+        self.data = data
+        self.server: ServerView = InProcessServer(data, s.sync)  # replaced by start()
         self.metrics = ClientMetrics()
         self.manager: Manager | None = None
         self.cluster: SimulatedCluster | None = None
@@ -171,7 +179,9 @@ class Run:
     async def start(self) -> float:
         """Server, manager and nodes; returns seconds until every node was Ready."""
         t0 = time.perf_counter()
-        await self.server.start()
+        self.data.mkdir(parents=True, exist_ok=True)
+        self._log = (self.data.parent / f"{self.data.name}-server.log").open("wb")
+        self.server = await start_view(self.s.processes, self.data, self.s.sync, self._log)
         if self.s.gc == "up":
             gc.freeze()  # as run_up: the loaded state is long-lived
         config = ClientConfig(server=self.server.url, ca_data=self.server.ca_pem,
@@ -206,15 +216,16 @@ class Run:
         if self.client is not None:
             await self.client.close()
         await self.server.stop()
+        self._log.close()
 
     def dropped_events(self) -> int:
         """Events the controllers' recorders dropped (queue full) so far: writes not made."""
         assert self.manager is not None
         return sum(self.manager.event_recorder(n).stats.dropped for n in RECORDERS)
 
-    def api_writes(self) -> int:
+    async def api_writes(self) -> int:
         """Writes the server answered so far, node Lease renewals aside."""
-        return api_writes(self.server)
+        return await api_writes(self.server)
 
     async def settle(self, quiet: float = 0.5, limit: float = 60.0) -> float:
         """Wait until no API write (heartbeats aside) happened for ``quiet`` seconds."""
@@ -227,12 +238,13 @@ class Run:
             print(f"  {label} {time.perf_counter() - t0:5.0f}s: pods seen {p.ever:,}, "
                   f"present {p.present:,}, bound {p.count(BOUND):,}, running "
                   f"{p.count(RUNNING):,}, ready {p.count(READY):,}, terminating "
-                  f"{p.count(TERMINATING):,}; rss {rss_mib():,.0f} MiB", flush=True)
+                  f"{p.count(TERMINATING):,}; rss {plane_rss_mib(self.server):,.0f} MiB",
+                  flush=True)
 
     async def phase(self, name: str, act: Callable[[], Awaitable[None]],
                     marks: dict[str, asyncio.Future[float]]) -> Phase:
         assert self.manager is not None
-        before = Sample.take(self.server)
+        before = await Sample.take(self.server)
         mc0, bc0 = self.manager.client.metrics.counts(), self.metrics.counts()
         dropped0 = self.dropped_events()
         gc0, gcn0 = self.gc.snapshot()
@@ -248,10 +260,10 @@ class Run:
         finally:
             ticker.cancel()
         end = time.perf_counter()
-        done = Sample()  # the clock and CPU at the milestone, before the settle
+        done = Sample.now(self.server)  # the clock and CPU at the milestone, before the settle
         gc1, gcn1 = self.gc.snapshot()
         settled = await self.settle()
-        after = Sample.take(self.server)
+        after = await Sample.take(self.server)
         return Phase(
             name=name, seconds=end - before.wall, submitted=submitted - before.wall,
             marks={k: (f.result() - before.wall if f.done() else None) for k, f in marks.items()},
@@ -260,7 +272,8 @@ class Run:
             commits=after.commits - before.commits,
             committed=after.committed - before.committed,
             controllers=self.manager.client.metrics.delta(mc0), bench=self.metrics.delta(bc0),
-            max_rss=max_rss_mib(), rss=rss_mib(), timed_out=timed_out,
+            max_rss=peak_rss_mib(self.server), rss=plane_rss_mib(self.server),
+            timed_out=timed_out,
             others=others(before, done), dropped_events=self.dropped_events() - dropped0,
             gc_seconds=gc1 - gc0, gc_collections=tuple(b - a for a, b in zip(gcn0, gcn1,
                                                                               strict=True)))
@@ -303,6 +316,8 @@ async def main_async(s: Settings, gc_timer: GcTimer) -> Results:
     machine = machine_info()
     machine["Commit"] = git_commit()
     machine["Loop"] = type(asyncio.get_running_loop()).__module__.partition(".")[0]
+    machine["Processes"] = ("2: the API server in its own (mizzen apiserver), the rest in this"
+                            if s.processes == 2 else "1: everything on this process's loop")
     with tempfile.TemporaryDirectory(prefix="mizzen-bench-cluster-") as tmp:
         run = Run(s, Path(tmp) / "main", gc_timer)
         start_rss = rss_mib()
@@ -310,7 +325,7 @@ async def main_async(s: Settings, gc_timer: GcTimer) -> Results:
         profiler = cProfile.Profile(timer) if s.profile else None
         try:
             nodes_ready = await run.start()
-            idle_rss = rss_mib()
+            idle_rss = plane_rss_mib(run.server)
             print(f"{s.nodes} nodes Ready in {nodes_ready:.1f}s; RSS {idle_rss:,.0f} MiB "
                   f"(at start {start_rss:,.0f}); creating {s.pods:,} pods "
                   f"({s.shape} ReplicaSet{'s' if s.shape == 'many' else ''})", flush=True)
@@ -322,7 +337,7 @@ async def main_async(s: Settings, gc_timer: GcTimer) -> Results:
             delete = await run.delete()
             if profiler is not None:
                 profiler.disable()
-            peak = max_rss_mib()
+            peak = peak_rss_mib(run.server)
             assert run.cluster is not None and run.manager is not None
             extra = {
                 "replicaset passes": dict(run.cluster.replicasets.passes),

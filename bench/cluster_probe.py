@@ -17,12 +17,12 @@ import platform
 import resource
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mizzen.apiserver.server import ApiServer
+from bench.server_proc import ServerView
 from mizzen.client.client import Client
 from mizzen.client.errors import ApiError, TransportError
 from mizzen.client.metrics import WRITE_VERBS
@@ -151,10 +151,11 @@ class Follower:
 RequestKey = tuple[str, str, str, str]  # verb, resource, subresource, code
 
 
-def server_requests(server: ApiServer) -> Counter[RequestKey]:
-    """``apiserver_request_total`` read in-process (watches are not in it, as upstream)."""
+def server_requests(families: Iterable[Any]) -> Counter[RequestKey]:
+    """``apiserver_request_total`` from the server's metric families (watches are not in it,
+    as upstream)."""
     out: Counter[RequestKey] = Counter()
-    for family in server.metrics.registry.collect():
+    for family in families:
         for s in family.samples:
             if s.name == "apiserver_request_total":
                 lb = s.labels
@@ -162,10 +163,10 @@ def server_requests(server: ApiServer) -> Counter[RequestKey]:
     return out
 
 
-def server_storage(server: ApiServer) -> tuple[int, int]:
+def server_storage(families: Iterable[Any]) -> tuple[int, int]:
     """(commit batches, object writes committed) — internal writes (GC, namespaces) too."""
     commits = writes = 0
-    for family in server.metrics.registry.collect():
+    for family in families:
         for s in family.samples:
             if s.name == "mizzen_storage_commits_total":
                 commits = int(s.value)
@@ -182,19 +183,19 @@ def is_write(verb: str) -> bool:
     return verb in WRITE_VERBS
 
 
-def api_writes(server: ApiServer) -> int:
+async def api_writes(server: ServerView) -> int:
     """Writes the server answered so far, node Lease renewals (heartbeats) aside."""
-    return sum(n for (verb, res, _, _), n in server_requests(server).items()
+    return sum(n for (verb, res, _, _), n in server_requests(await server.families()).items()
                if is_write(verb) and res != "leases")
 
 
-async def settle(server: ApiServer, quiet: float = 0.5, limit: float = 60.0) -> float:
+async def settle(server: ServerView, quiet: float = 0.5, limit: float = 60.0) -> float:
     """Wait until no API write (heartbeats aside) happened for ``quiet`` seconds."""
     t0 = time.perf_counter()
-    last = api_writes(server)
+    last = await api_writes(server)
     while time.perf_counter() - t0 < limit:
         await asyncio.sleep(quiet)
-        now = api_writes(server)
+        now = await api_writes(server)
         if now == last:
             break
         last = now
@@ -265,7 +266,10 @@ class GcTimer:
 
 @dataclass
 class Sample:
-    """The process and the server's counters at one instant."""
+    """The control plane's clock, CPU and the server's counters at one instant.
+
+    ``cpu`` is the whole control plane's: this process (every thread) plus the API server's
+    process when it runs in one of its own (``mizzen up``'s default)."""
 
     wall: float = field(default_factory=time.perf_counter)
     cpu: float = field(default_factory=cpu_seconds)
@@ -276,9 +280,29 @@ class Sample:
     committed: int = 0
 
     @classmethod
-    def take(cls, server: ApiServer) -> Sample:
-        commits, committed = server_storage(server)
-        return cls(requests=server_requests(server), commits=commits, committed=committed)
+    def now(cls, server: ServerView) -> Sample:
+        """The clock and CPU only (no counters): cheap, at a milestone."""
+        out = cls()
+        out.cpu += server.cpu_seconds()
+        return out
+
+    @classmethod
+    async def take(cls, server: ServerView) -> Sample:
+        families = list(await server.families())
+        commits, committed = server_storage(families)
+        out = cls(requests=server_requests(families), commits=commits, committed=committed)
+        out.cpu += server.cpu_seconds()
+        return out
+
+
+def peak_rss_mib(server: ServerView) -> float:
+    """The control plane's peak memory: this process's plus a server process's."""
+    return max_rss_mib() + server.peak_rss_mib()
+
+
+def plane_rss_mib(server: ServerView) -> float:
+    """The control plane's resident memory now (this process and a server process)."""
+    return rss_mib() + server.rss_mib()
 
 
 def machine_info() -> dict[str, str]:

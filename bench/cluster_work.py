@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.cluster_probe import Sample
 from bench.cluster_report import Baseline, Settings
-from mizzen.apiserver.server import ApiServer, ServerConfig
+from bench.server_proc import start_view
 from mizzen.client.client import Client
 from mizzen.client.config import ClientConfig
 from mizzen.client.resources import NAMESPACES, PODS
@@ -94,23 +94,25 @@ def others(before: Sample, after: Sample) -> float | None:
 
 async def baseline(s: Settings, data: Path) -> Baseline:
     """N plain pod creates and N deletes through the API, no controllers."""
-    server = ApiServer(ServerConfig(data_dir=data, port=0, synchronous=s.sync))
-    await server.start()
+    data.mkdir(parents=True, exist_ok=True)
+    log = (data.parent / f"{data.name}-server.log").open("wb")
+    server = await start_view(s.processes, data, s.sync, log)
     client = Client(ClientConfig(server=server.url, ca_data=server.ca_pem, token=server.token))
     try:
         await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
                                          "metadata": {"name": NS}})
         await closed_loop(min(s.concurrency, 50), s.concurrency,  # warm the connections
                           lambda i: client.get(NAMESPACES, NS))
-        s0 = Sample()
+        s0 = Sample.now(server)
         await closed_loop(s.pods, s.concurrency,
                           lambda i: client.create(PODS, plain_pod(f"base-{i}")))
-        s1 = Sample()
+        s1 = Sample.now(server)
         await closed_loop(s.pods, s.concurrency,
                           lambda i: client.delete(PODS, f"base-{i}", NS, grace_period_seconds=0))
-        s2 = Sample()
+        s2 = Sample.now(server)
         return Baseline(s1.wall - s0.wall, s1.cpu - s0.cpu, s2.wall - s1.wall, s2.cpu - s1.cpu,
                         others(s0, s2))
     finally:
         await client.close()
         await server.stop()
+        log.close()
