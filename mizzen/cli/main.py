@@ -10,10 +10,8 @@ interrupted (SIGINT or SIGTERM stop it cleanly).  The long-running servers
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -28,10 +26,7 @@ app = typer.Typer(help="Mizzen: deploy cloud-native applications on Kubernetes s
 
 
 async def _serve(server: ApiServer) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = eventloop.stop_event()
     await server.start()
     gc.freeze()  # the loaded state is long-lived: keep it out of every later collection
     typer.echo(f"Mizzen API server listening on {server.url}")
@@ -95,9 +90,15 @@ def up(
     health_port: Annotated[int | None, typer.Option(
         help="Serve the manager's /healthz, /readyz and /metrics on this port.")] = None,
     sync: Annotated[str, typer.Option(help="SQLite durability: FULL or NORMAL.")] = "FULL",
+    processes: Annotated[int, typer.Option(
+        help="2: the API server in this process and the controller manager (simulated "
+        "cluster, Mizzen's controllers) in a supervised child process, restarted if it "
+        "exits, so they use two cores. 1: everything on one event loop in this process, "
+        "for small machines and debugging.")] = 2,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Start a whole control plane on this machine: API server, simulated cluster, controllers."""
+    from mizzen.cli.supervisor import AgentFailed
     from mizzen.cli.up import UpOptions, run_up
 
     _logging(verbose)
@@ -108,13 +109,42 @@ def up(
     if sync.upper() not in ("FULL", "NORMAL"):
         typer.echo(f"error: --sync must be FULL or NORMAL, not {sync!r}", err=True)
         raise typer.Exit(2)
+    if processes not in (1, 2):
+        typer.echo(f"error: --processes must be 1 or 2, not {processes}", err=True)
+        raise typer.Exit(2)
     opts = UpOptions(data_dir.resolve(), host, port, nodes, zones,
                      kubeconfig.resolve() if kubeconfig else None, not no_controllers,
-                     health_port, sync.upper())
+                     health_port, sync.upper(), processes, verbose)
     try:
         eventloop.run(run_up(opts))
-    except OSError as exc:
+    except (OSError, AgentFailed) as exc:
         typer.echo(f"error: cannot start the control plane: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("up-agent", hidden=True)
+def up_agent(
+    kubeconfig: Annotated[Path, typer.Option(help="The parent's kubeconfig.")],
+    parent_fd: Annotated[int, typer.Option(
+        help="This process's end of the socket shared with `mizzen up`: EOF means stop.")],
+    nodes: Annotated[int, typer.Option()] = 3,
+    zones: Annotated[int, typer.Option()] = 3,
+    no_controllers: Annotated[bool, typer.Option("--no-controllers")] = False,
+    health_port: Annotated[int | None, typer.Option()] = None,
+    webhook_cert_dir: Annotated[Path | None, typer.Option()] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Internal: the controller-manager process `mizzen up` starts and supervises."""
+    from mizzen.cli.agent import AgentOptions, run_agent
+    from mizzen.client.errors import ConfigError
+
+    _logging(verbose, "controller-manager")
+    tune_gc()
+    opts = AgentOptions(nodes, zones, not no_controllers, health_port, webhook_cert_dir)
+    try:
+        eventloop.run(run_agent(kubeconfig, opts, parent_fd))
+    except (ConfigError, OSError) as exc:
+        typer.echo(f"error: the controller manager cannot run: {exc}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -196,9 +226,11 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
-def _logging(verbose: bool) -> None:
+def _logging(verbose: bool, process: str = "") -> None:
+    """Log to stderr; ``process`` tags the lines of a child sharing its parent's output."""
+    tag = f"[{process}] " if process else ""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format=f"%(asctime)s %(levelname)s {tag}%(name)s: %(message)s")
 
 
 @app.command()

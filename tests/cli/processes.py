@@ -10,11 +10,16 @@ Waiting is on a condition with a deadline (:meth:`MizzenProcess.wait_for`
 polls the file for a pattern and gives up early when the child has exited),
 never a fixed sleep.  :meth:`MizzenProcess.kill` is SIGKILL — no clean-up
 runs in the child — which is what the restart-safety test wants.
+
+:func:`alive` tells whether any pid (a grandchild such as ``mizzen up``'s controller
+manager) still runs; a zombie counts as gone, since an orphan that exited waits for
+whichever process adopted it to reap it, which may take a while.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import subprocess
@@ -23,9 +28,33 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["MizzenProcess"]
+__all__ = ["MizzenProcess", "alive", "wait_gone"]
 
 POLL = 0.05  # seconds between looks at the log file
+
+
+def alive(pid: int) -> bool:
+    """``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel (a zombie then counts as alive)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def wait_gone(pid: int, timeout: float = 10.0) -> None:
+    """Wait until ``pid`` is gone; AssertionError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"process {pid} still runs after {timeout}s")
+        time.sleep(POLL)
 
 
 class MizzenProcess:

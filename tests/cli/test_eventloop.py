@@ -1,9 +1,12 @@
-"""The CLI's event loop (mizzen.cli.eventloop): uvloop, with asyncio.run's semantics, and the
-embedded API server behaving on it as on the standard loop the other tests use."""
+"""The CLI's event loop (mizzen.cli.eventloop): uvloop, with asyncio.run's semantics, the
+embedded API server behaving on it as on the standard loop the other tests use, and the
+stop signal every long-running command waits on."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import ssl
 from pathlib import Path
 
@@ -63,3 +66,39 @@ def test_api_server_serves_writes_reads_and_watches_on_uvloop(tmp_path: Path) ->
         return types
 
     assert eventloop.run(main()) == ["ADDED", "DELETED"]
+
+
+def test_sigterm_sets_the_stop_event_instead_of_killing_the_process() -> None:
+    async def main() -> bool:
+        stop = eventloop.stop_event()
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(stop.wait(), 10)
+        return stop.is_set()
+
+    assert eventloop.run(main())
+
+
+async def test_until_stopped_returns_the_result_or_none_once_stopped() -> None:
+    stop = asyncio.Event()
+    assert await eventloop.until_stopped(asyncio.sleep(0, "done"), stop) == "done"
+    started = asyncio.Event()
+
+    async def forever() -> str:
+        started.set()
+        await asyncio.Event().wait()
+        return "never"
+
+    work = asyncio.ensure_future(forever())
+    waiting = asyncio.create_task(eventloop.until_stopped(work, stop))
+    await started.wait()
+    stop.set()
+    assert await asyncio.wait_for(waiting, 10) is None
+    assert work.cancelled()
+
+
+async def test_until_stopped_raises_what_the_work_raises() -> None:
+    async def fail() -> None:
+        raise OSError("port taken")
+
+    with pytest.raises(OSError, match="port taken"):
+        await eventloop.until_stopped(fail(), asyncio.Event())
