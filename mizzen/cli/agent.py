@@ -15,7 +15,8 @@ its parent as one JSON line.
 
 :func:`run_agent` is the child process's life: it watches its end of a socket shared with
 the parent and stops when that reads EOF — the parent has gone, even by SIGKILL, since the
-kernel closes a dead process's sockets — as it does on SIGINT/SIGTERM.  Everything here is
+kernel closes a dead process's sockets — as it does on SIGINT/SIGTERM (an orphan that cannot
+finish stopping within ``ORPHAN_GRACE`` seconds exits regardless).  Everything here is
 level-based and resumes from the API server, so a killed agent's successor neither
 duplicates pods nor loses state.
 """
@@ -28,6 +29,7 @@ import gc
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +51,7 @@ __all__ = ["Agent", "AgentOptions", "Readiness", "run_agent"]
 log = logging.getLogger(__name__)
 
 READY_POLL = 0.05  # seconds between readiness looks while starting
+ORPHAN_GRACE = 10.0  # seconds an orphaned agent may take to stop before it just exits
 
 
 @dataclass(frozen=True)
@@ -144,16 +147,26 @@ class Agent:
             await self._webhooks.stop()
 
 
+def _exit_after(seconds: float) -> None:
+    """Exit the process in ``seconds`` whatever is still running (even a stuck shutdown):
+    an orphan must never outlive its parent for long."""
+    timer = threading.Timer(seconds, os._exit, (1,))
+    timer.daemon = True
+    timer.start()
+
+
 async def _until_eof(reader: asyncio.StreamReader) -> None:
     with contextlib.suppress(ConnectionError):
         while await reader.read(4096):
             pass  # the parent writes nothing; read on until its end closes
 
 
-async def run_agent(kubeconfig: Path, opts: AgentOptions, parent_fd: int) -> None:
+async def run_agent(kubeconfig: Path, opts: AgentOptions, parent_fd: int, *,
+                    orphan_grace: float | None = ORPHAN_GRACE) -> None:
     """The ``mizzen up-agent`` process: run an :class:`Agent` against the server in
     ``kubeconfig``, report readiness on the socket ``parent_fd``, and stop on SIGINT/SIGTERM
-    or when that socket reads EOF (the parent is gone)."""
+    or when that socket reads EOF (the parent is gone; the process then exits after
+    ``orphan_grace`` seconds at the latest — None, for tests in-process: never)."""
     stop = stop_event()
     reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=parent_fd))
     orphaned = asyncio.create_task(_until_eof(reader), name="parent-watch")
@@ -172,6 +185,8 @@ async def run_agent(kubeconfig: Path, opts: AgentOptions, parent_fd: int) -> Non
     finally:
         if orphaned.done():
             log.warning("the mizzen up process is gone; stopping")
+            if orphan_grace is not None:
+                _exit_after(orphan_grace)
         await agent.stop()
         orphaned.cancel()
         writer.close()

@@ -39,7 +39,10 @@ async def test_the_agent_process_reports_ready_and_stops_when_its_parent_is_gone
         server: ApiServer, tmp_path: Path) -> None:
     ours, theirs = socket.socketpair()
     opts = AgentOptions(nodes=1, zones=1, controllers=True, webhook_cert_dir=tmp_path / "wh")
-    task = asyncio.create_task(run_agent(server.kubeconfig_path, opts, theirs.detach()))
+    # orphan_grace=None: an orphaned agent process exits at the latest after a grace
+    # period; this one shares the test's process.
+    task = asyncio.create_task(run_agent(server.kubeconfig_path, opts, theirs.detach(),
+                                         orphan_grace=None))
     reader, writer = await asyncio.open_connection(sock=ours)
     try:
         ready = Readiness.from_line(await asyncio.wait_for(reader.readline(), 30))

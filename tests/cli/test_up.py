@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -208,3 +209,16 @@ def test_the_controller_manager_exits_when_mizzen_up_is_killed(tmp_path: Path) -
         child = manager_pid(up)
         assert up.kill() == -signal.SIGKILL  # no clean-up runs in mizzen up
         wait_gone(child, timeout=10)  # no orphan: it saw its parent's socket close
+
+
+def test_a_controller_manager_that_cannot_start_fails_mizzen_up(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # the manager's --health-port is in use: not retried
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        out = subprocess.run([sys.executable, "-m", "mizzen", "up", "--data-dir",
+                              str(tmp_path), "--port", "0", "--nodes", "1", "--health-port",
+                              str(taken.getsockname()[1])],
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1, out.stderr
+    assert "the controller manager exited with code 1 before it was ready" in out.stderr
+    assert "address already in use" in out.stderr  # the child's own message
